@@ -1,0 +1,139 @@
+"""Turn whatever the caller hands to ``put`` into a stream of chunks.
+
+Drivers consume bodies as an iterator of byte chunks so that a 2 GiB upload never has to be held
+in memory.  The iterator is wrapped once, here, to count bytes and compute (or verify) the
+checksum as the data passes — the only way to checksum a stream without reading it twice.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from typing import IO, Protocol, Union, runtime_checkable
+
+from trove_dist.checksum import Checksum, new_hasher, validate_algorithm
+from trove_dist.errors import ChecksumMismatch
+
+DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+
+
+@runtime_checkable
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+PutBody = Union[bytes, bytearray, memoryview, IO[bytes], Readable, Iterable[bytes]]
+
+
+def iter_chunks(data: PutBody, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes | memoryview]:
+    """Yield the body as chunks of at most ``chunk_size`` bytes (an iterable keeps its own sizes).
+
+    A chunk yielded from an in-memory buffer is a view: consumers that keep chunks must copy.
+    """
+    if isinstance(data, str):
+        raise TypeError("put takes bytes, a binary file object or an iterable of bytes, not str")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), chunk_size):
+            yield view[start : start + chunk_size]
+        return
+    if isinstance(data, Readable):
+        while True:
+            chunk = data.read(chunk_size)
+            if not chunk:
+                return
+            if isinstance(chunk, str):
+                raise TypeError("the file object given to put is in text mode; open it with 'rb'")
+            yield chunk
+    elif isinstance(data, Iterable):
+        for chunk in data:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"an iterable body must yield bytes, got {type(chunk).__name__}")
+            if len(chunk):
+                yield chunk
+    else:
+        raise TypeError(f"cannot put a {type(data).__name__}")
+
+
+def known_size(data: PutBody) -> int | None:
+    """The body's remaining length when it can be known without reading it; else None."""
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    if isinstance(data, memoryview):
+        return data.nbytes
+    if isinstance(data, io.BytesIO):
+        return len(data.getbuffer()) - data.tell()
+    fileno = getattr(data, "fileno", None)
+    tell = getattr(data, "tell", None)
+    if fileno is not None and tell is not None:
+        try:
+            st = os.fstat(fileno())
+            position = tell()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+        if stat.S_ISREG(st.st_mode):
+            return max(st.st_size - position, 0)
+    return None
+
+
+class MeteredChunks:
+    """An iterator over body chunks that counts bytes and hashes them on the way through.
+
+    With ``expected`` set, the digest is compared when the body is exhausted and a mismatch is
+    raised *from the iterator*, before the driver commits anything: the object is never written.
+    """
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes | memoryview],
+        algorithm: str | None = None,
+        expected: Checksum | None = None,
+        what: str = "body",
+    ) -> None:
+        if expected is not None:
+            algorithm = expected.algorithm
+        self._chunks = chunks
+        self._algorithm = validate_algorithm(algorithm) if algorithm else None
+        self._hasher = new_hasher(algorithm) if algorithm else None
+        self._expected = expected
+        self._what = what
+        self.size = 0
+        self._checksum: Checksum | None = None
+        self._done = False
+
+    def __iter__(self) -> MeteredChunks:
+        return self
+
+    def __next__(self) -> bytes | memoryview:
+        try:
+            chunk = next(self._chunks)
+        except StopIteration:
+            self._finish()
+            raise
+        self.size += len(chunk)
+        if self._hasher is not None:
+            self._hasher.update(chunk)
+        return chunk
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._hasher is None or self._algorithm is None:
+            return
+        self._checksum = Checksum(self._algorithm, self._hasher.hexdigest())
+        if self._expected is not None and not self._expected.matches(self._checksum):
+            raise ChecksumMismatch(self._what, self._algorithm, self._expected.value, self._checksum.value)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._done
+
+    @property
+    def checksum(self) -> Checksum | None:
+        """The digest of everything yielded; only available once the body is exhausted."""
+        if not self._done:
+            raise RuntimeError("checksum read before the body was consumed")
+        return self._checksum

@@ -1,0 +1,92 @@
+"""Connection strings: ``scheme://[user[:password]@]host[:port][/path][?k=v&…]``.
+
+Examples: ``file:///srv/data``, ``mem://scratch``, ``s3://?endpoint=http://127.0.0.1:9000``,
+``sftp://deploy@files.example.com:2222/srv/objects?known_hosts=~/.ssh/known_hosts``.
+A DSN may carry a password; ``str()`` and ``repr()`` never show it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from trove_dist.errors import InvalidDSN
+
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*$")
+
+
+@dataclass(frozen=True)
+class DSN:
+    scheme: str
+    host: str = ""
+    port: int | None = None
+    path: str = ""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        return self.params.get(name, default)
+
+    def flag(self, name: str, default: bool) -> bool:
+        """A boolean query parameter (``true/false``, ``1/0``, ``yes/no``)."""
+        raw = self.params.get(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise InvalidDSN(f"parameter {name}={raw!r} is not a boolean (use true or false)")
+
+    def __str__(self) -> str:
+        """The DSN with any password replaced by ``***``."""
+        auth = ""
+        if self.username is not None:
+            auth = quote(self.username, safe="")
+            if self.password is not None:
+                auth += ":***"
+            auth += "@"
+        netloc = auth + self.host + (f":{self.port}" if self.port is not None else "")
+        query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in self.params.items())
+        return f"{self.scheme}://{netloc}{quote(self.path, safe='/')}" + (f"?{query}" if query else "")
+
+
+def parse_dsn(text: str) -> DSN:
+    """Parse a DSN; raises ``InvalidDSN`` with the reason (never echoing a password)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidDSN("empty DSN")
+    scheme, sep, rest = text.partition(":")
+    if not sep or not _SCHEME_RE.match(scheme):
+        raise InvalidDSN(f"DSN must start with a scheme such as file:// or s3:// (got {_redact(text)!r})")
+    if not rest.startswith("//"):
+        raise InvalidDSN(f"DSN must have '//' after '{scheme}:' (got {_redact(text)!r})")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidDSN(f"malformed DSN {_redact(text)!r}: {exc}") from exc
+    if parts.fragment:
+        raise InvalidDSN("a DSN has no '#fragment' (use ?name=value parameters)")
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+        if name in params:
+            raise InvalidDSN(f"parameter {name!r} given twice")
+        params[name] = value
+    return DSN(
+        scheme=scheme.lower(),
+        host=unquote(parts.hostname or "") if parts.hostname else "",
+        port=port,
+        path=unquote(parts.path),
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        params=MappingProxyType(params),
+    )
+
+
+def _redact(text: str) -> str:
+    return re.sub(r"(//[^/@:]*:)[^@/]*@", r"\1***@", text)
