@@ -11,6 +11,9 @@ from trove_dist.checksum import Checksum
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
+#: S3's limit on user metadata (names plus values, in UTF-8); every backend enforces the same.
+MAX_METADATA_BYTES = 2048
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
@@ -78,4 +81,7 @@ def normalize_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
         if any(c in value for c in "\r\n\x00"):
             raise ValueError(f"metadata value for {name!r} must not contain CR, LF or NUL")
         out[lowered] = value
+    total = sum(len(k.encode()) + len(v.encode()) for k, v in out.items())
+    if total > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is {total} bytes; the limit is {MAX_METADATA_BYTES} (names plus values)")
     return out
