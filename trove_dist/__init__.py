@@ -14,6 +14,7 @@ from trove_dist.errors import (
     TroveError,
     UnsupportedCapability,
 )
+from trove_dist.trove import Trove
 
 __all__ = [
     "AlreadyExists",
@@ -26,6 +27,7 @@ __all__ = [
     "NotFound",
     "ObjectNotFound",
     "PreconditionFailed",
+    "Trove",
     "TroveError",
     "UnsupportedCapability",
 ]

@@ -343,7 +343,8 @@ class LocalDriver(Driver):
                 continue
             temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}"
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=parent)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                fd = os.open(temp, flags, 0o644, dir_fd=parent)
             except FileNotFoundError:  # our directory was removed by a concurrent delete
                 os.close(parent)
                 continue

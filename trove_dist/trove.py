@@ -1,0 +1,324 @@
+"""``Trove``: one object-storage API over any number of routed backends.
+
+    with Trove.open("file:///srv/data", backends={"archive": "s3://?endpoint=…"},
+                    routes=[("*.log", "archive")]) as trove:
+        trove.put("photos", "2024/cat.jpg", open("cat.jpg", "rb"))
+        with trove.get("photos", "2024/cat.jpg") as reader:
+            data = reader.read()
+
+Every put computes a checksum (BLAKE3 unless configured otherwise) that the backend stores with
+the object; ``get(..., verify=True)`` checks it on the way out.  ``Trove`` owns the drivers it is
+given: ``close()`` closes them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Self
+
+from trove_dist.checksum import Algorithm, validate_algorithm
+from trove_dist.driver.base import Driver
+from trove_dist.driver.body import DEFAULT_CHUNK_SIZE, PutBody
+from trove_dist.driver.listing import validate_max_keys
+from trove_dist.driver.models import BucketInfo, CommonPrefix, ListPage, ObjectInfo
+from trove_dist.driver.reader import ObjectReader
+from trove_dist.driver.registry import open_driver
+from trove_dist.errors import BackendNotFound, InvalidBucket
+from trove_dist.merged_listing import merged_page
+from trove_dist.router import DEFAULT_BACKEND, RouteFunc, Router
+from trove_dist.verifying_reader import VerifyingReader
+
+DriverSpec = Driver | str
+
+
+class Trove:
+    def __init__(
+        self,
+        driver: DriverSpec,
+        *,
+        backends: Mapping[str, DriverSpec] | None = None,
+        routes: Iterable[tuple[str, str]] = (),
+        route_funcs: Iterable[RouteFunc] = (),
+        default_bucket: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        checksum: Algorithm | None = "blake3",
+        verify: bool = False,
+    ) -> None:
+        """``driver`` is the default backend (a ``Driver`` or a DSN); ``backends`` adds named
+        ones; ``routes`` are ``(glob, backend)`` pairs and ``route_funcs`` functions of
+        ``(bucket, key)`` returning a backend name or ``None``.  ``verify=True`` makes every
+        whole-object ``get`` check the stored checksum."""
+        if chunk_size <= 0:
+            raise ValueError("chunk_size must be positive")
+        if backends and DEFAULT_BACKEND in backends:
+            raise ValueError(f"{DEFAULT_BACKEND!r} names the default backend; pick another name")
+        self._drivers: dict[str, Driver] = {}
+        try:
+            self._drivers[DEFAULT_BACKEND] = _open(driver)
+            for name, spec in (backends or {}).items():
+                self._drivers[name] = _open(spec)
+        except BaseException:
+            self._close_drivers()
+            raise
+        self.router = Router(self._drivers, DEFAULT_BACKEND)
+        for pattern, backend in routes:
+            self.router.add_route(pattern, backend)
+        for function in route_funcs:
+            self.router.add_route_func(function)
+        self.default_bucket = default_bucket
+        self.chunk_size = chunk_size
+        self.checksum = validate_algorithm(checksum) if checksum else None
+        self.verify = verify
+        self._closed = False
+
+    @classmethod
+    def open(cls, dsn: str, **options: object) -> Self:
+        """``Trove.open("file:///srv/data", default_bucket="photos")``."""
+        return cls(dsn, **options)  # type: ignore[arg-type]
+
+    # ---- structure ----------------------------------------------------------------------
+
+    @property
+    def driver(self) -> Driver:
+        """The default backend's driver (for capability checks: ``isinstance(t.driver, …)``)."""
+        return self._drivers[DEFAULT_BACKEND]
+
+    @property
+    def backends(self) -> dict[str, Driver]:
+        return dict(self._drivers)
+
+    def backend(self, name: str) -> Trove:
+        """A ``Trove`` pinned to one backend, bypassing routing; it shares the driver (closing
+        it does not close the driver — the parent owns it)."""
+        try:
+            driver = self._drivers[name]
+        except KeyError:
+            raise BackendNotFound(name) from None
+        pinned = Trove.__new__(Trove)
+        pinned._drivers = {DEFAULT_BACKEND: driver}
+        pinned.router = Router([DEFAULT_BACKEND])
+        pinned.default_bucket = self.default_bucket
+        pinned.chunk_size = self.chunk_size
+        pinned.checksum = self.checksum
+        pinned.verify = self.verify
+        pinned._closed = True  # close() on a pinned view is a no-op
+        return pinned
+
+    def add_route(self, pattern: str, backend: str) -> None:
+        self.router.add_route(pattern, backend)
+
+    def add_route_func(self, function: RouteFunc) -> None:
+        self.router.add_route_func(function)
+
+    def resolve(self, bucket: str | None, key: str) -> tuple[str, Driver]:
+        """The backend name and driver that ``bucket/key`` routes to."""
+        name = self.router.resolve(self._bucket(bucket), key)
+        return name, self._drivers[name]
+
+    def _bucket(self, bucket: str | None) -> str:
+        if bucket:
+            return bucket
+        if self.default_bucket:
+            return self.default_bucket
+        raise InvalidBucket("", "no bucket given and no default_bucket configured")
+
+    def _driver_for(self, bucket: str, key: str) -> Driver:
+        return self._drivers[self.router.resolve(bucket, key)]
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close_drivers()
+
+    def _close_drivers(self) -> None:
+        errors: list[BaseException] = []
+        for driver in self._drivers.values():
+            try:
+                driver.close()
+            except Exception as exc:  # noqa: BLE001 - close every driver, then report the first failure
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---- buckets ------------------------------------------------------------------------
+
+    def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
+        """Create the bucket on every backend (routes are per key, so any backend may need it)."""
+        self.driver.create_bucket(bucket, exist_ok=exist_ok)
+        for name, driver in self._drivers.items():
+            if name != DEFAULT_BACKEND:
+                driver.create_bucket(bucket, exist_ok=True)
+
+    def delete_bucket(self, bucket: str, *, force: bool = False) -> None:
+        for name, driver in self._drivers.items():
+            if name == DEFAULT_BACKEND or driver.bucket_exists(bucket):
+                driver.delete_bucket(bucket, force=force)
+
+    def list_buckets(self) -> list[BucketInfo]:
+        seen: dict[str, BucketInfo] = {}
+        for driver in self._drivers.values():
+            for info in driver.list_buckets():
+                seen.setdefault(info.name, info)
+        return sorted(seen.values(), key=lambda b: b.name)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self.driver.bucket_exists(bucket)
+
+    # ---- objects ------------------------------------------------------------------------
+
+    def put(
+        self,
+        bucket: str | None,
+        key: str,
+        data: PutBody,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> ObjectInfo:
+        bucket = self._bucket(bucket)
+        return self._driver_for(bucket, key).put(
+            bucket,
+            key,
+            data,
+            content_type=content_type,
+            metadata=metadata,
+            if_match=if_match,
+            if_none_match=if_none_match,
+            checksum=self.checksum,
+            chunk_size=self.chunk_size,
+        )
+
+    def get(
+        self,
+        bucket: str | None,
+        key: str,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        verify: bool | None = None,
+    ) -> ObjectReader | VerifyingReader:
+        """Open an object for reading.  With ``verify`` (default: the instance's setting) a
+        whole-object read raises ``ChecksumMismatch`` at the end if the bytes are not the ones
+        that were put.  A range cannot be checked against a whole-object checksum: an explicit
+        ``verify=True`` with a range is refused, the instance-wide setting skips ranges."""
+        bucket = self._bucket(bucket)
+        partial = offset > 0 or length is not None
+        if verify and partial:
+            raise ValueError("verify=True needs a whole-object read (a range cannot be checked against the checksum)")
+        if verify is None:
+            verify = self.verify
+        reader = self._driver_for(bucket, key).get(bucket, key, offset=offset, length=length)
+        if verify and not partial and reader.info.checksum is not None:
+            return VerifyingReader(reader, reader.info.checksum)
+        return reader
+
+    def head(self, bucket: str | None, key: str) -> ObjectInfo:
+        bucket = self._bucket(bucket)
+        return self._driver_for(bucket, key).head(bucket, key)
+
+    def exists(self, bucket: str | None, key: str) -> bool:
+        bucket = self._bucket(bucket)
+        return self._driver_for(bucket, key).exists(bucket, key)
+
+    def delete(self, bucket: str | None, key: str) -> None:
+        bucket = self._bucket(bucket)
+        self._driver_for(bucket, key).delete(bucket, key)
+
+    def list(
+        self,
+        bucket: str | None = None,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int = 1000,
+        cursor: str | None = None,
+    ) -> ListPage:
+        """One page of the bucket's keys across every backend routes can send keys to."""
+        bucket = self._bucket(bucket)
+        if len(self._drivers) == 1:
+            return self.driver.list(
+                bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys, cursor=cursor
+            )
+        return merged_page(
+            self._drivers,
+            self.router.resolve,
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter or None,
+            start_after=start_after,
+            max_keys=validate_max_keys(max_keys),
+            cursor=cursor,
+        )
+
+    def iter_list(
+        self,
+        bucket: str | None = None,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        cursor: str | None = None
+        while True:
+            page = self.list(
+                bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=page_size, cursor=cursor
+            )
+            entries: list[ObjectInfo | CommonPrefix] = [*page.objects, *map(CommonPrefix, page.common_prefixes)]
+            entries.sort(key=lambda e: e.key if isinstance(e, ObjectInfo) else e.prefix)
+            yield from entries
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def copy(
+        self,
+        src_bucket: str | None,
+        src_key: str,
+        dst_bucket: str | None,
+        dst_key: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> ObjectInfo:
+        """Copy an object, server-side when both ends are the same backend and it can;
+        otherwise streamed from one driver into the other (never held whole in memory)."""
+        src_bucket = self._bucket(src_bucket)
+        dst_bucket = self._bucket(dst_bucket)
+        source = self._driver_for(src_bucket, src_key)
+        target = self._driver_for(dst_bucket, dst_key)
+        if source is target:
+            return source.copy(src_bucket, src_key, dst_bucket, dst_key, metadata=metadata, content_type=content_type)
+        with source.get(src_bucket, src_key) as reader:
+            return target.put(
+                dst_bucket,
+                dst_key,
+                reader,
+                metadata=reader.info.metadata if metadata is None else metadata,
+                content_type=content_type or reader.info.content_type,
+                checksum=reader.info.checksum or self.checksum,
+                chunk_size=self.chunk_size,
+            )
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{n}={d!r}" for n, d in self._drivers.items())
+        return f"<Trove {names}>"
+
+
+def _open(spec: DriverSpec) -> Driver:
+    if isinstance(spec, Driver):
+        return spec
+    if isinstance(spec, str):
+        return open_driver(spec)
+    raise TypeError(f"expected a Driver or a DSN string, got {type(spec).__name__}")
