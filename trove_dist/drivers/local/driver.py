@@ -618,6 +618,30 @@ class LocalDriver(Driver):
             raise BucketNotFound(bucket)
         return not self._has_admitted_object(str(self._bucket_path(bucket)), "", Position())
 
+    def remove_stale_temporaries(self, bucket: str, older_than: float = 3600.0) -> int:
+        """Delete temporary files that writers which crashed or were killed left behind.
+
+        They are invisible to every operation, but take space.  Only files older than
+        ``older_than`` seconds are removed, so uploads still in progress are never touched.
+        Returns how many were removed.
+        """
+        self._check_open()
+        validate_bucket(bucket)
+        if not self._bucket_exists(bucket):
+            raise BucketNotFound(bucket)
+        cutoff = time.time() - older_than
+        removed = 0
+        for directory, _dirs, files in os.walk(self._bucket_path(bucket)):
+            for name in files:
+                if not name.startswith(TEMP_PREFIX):
+                    continue
+                path = os.path.join(directory, name)
+                with contextlib.suppress(FileNotFoundError):
+                    if os.lstat(path).st_mtime < cutoff:
+                        os.unlink(path)
+                        removed += 1
+        return removed
+
     @staticmethod
     def _fsync_path(path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
