@@ -15,7 +15,7 @@ import pytest
 from trove_dist.driver import open_driver
 from trove_dist.drivers.local import LocalDriver
 from trove_dist.drivers.local.driver import TEMP_PREFIX
-from trove_dist.drivers.local.paths import MAX_PIECE_BYTES, key_components
+from trove_dist.driver.keypaths import MAX_PIECE_BYTES, key_components
 from trove_dist.errors import InvalidDSN, InvalidKey, KeyConflict, ObjectNotFound
 
 

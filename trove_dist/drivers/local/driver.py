@@ -44,7 +44,7 @@ from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, 
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
-from trove_dist.drivers.local.paths import CONTINUATION, decode_name, is_canonical, key_components, prefix_directories
+from trove_dist.driver.keypaths import CONTINUATION, decode_name, is_canonical, key_components, prefix_directories
 from trove_dist.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,

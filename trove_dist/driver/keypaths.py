@@ -1,4 +1,4 @@
-"""How object keys map to file names under a bucket directory — and back.
+"""How object keys map to file names on a filesystem-like backend (local, SFTP) — and back.
 
 A key is split on ``/``; each segment becomes one path component, so plain keys such as
 ``docs/readme.md`` are stored as the files you would expect and stay readable by any tool.
