@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "trove_dist.drivers"
 _BUILTIN: dict[str, str] = {
     "file": "trove_dist.drivers.local:LocalDriver",
     "mem": "trove_dist.drivers.memory:MemoryDriver",
+    "memory": "trove_dist.drivers.memory:MemoryDriver",  # MemoryDriver.schemes names both
 }
 
 _lock = threading.Lock()
@@ -61,17 +62,25 @@ def driver_class(scheme: str) -> type[Driver]:
     target = _BUILTIN.get(scheme) or _discovered().get(scheme)
     if target is None:
         raise DriverNotFound(scheme, known_schemes())
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise DriverNotFound(scheme, known_schemes()) from exc
-    cls = getattr(module, attr)
+    cls = _load(scheme, target)
     if not (isinstance(cls, type) and issubclass(cls, Driver)):
         raise TypeError(f"{target} (registered for {scheme!r}) is not a Driver subclass")
     with _lock:
         _registered.setdefault(scheme, cls)
     return cls
+
+
+def _load(scheme: str, target: str) -> object:
+    """Import an entry-point style target, ``module:attr[.attr…] [extras]``."""
+    module_name, _, attr = target.partition(":")
+    attr = attr.partition("[")[0].strip()
+    try:
+        obj: object = importlib.import_module(module_name.strip())
+        for part in attr.split(".") if attr else ():
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise DriverNotFound(scheme, known_schemes()) from exc
+    return obj
 
 
 def open_driver(dsn: str | DSN) -> Driver:
