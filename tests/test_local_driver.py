@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from trove_dist.driver import open_driver
+from trove_dist.driver.keypaths import MAX_PIECE_BYTES, key_components
 from trove_dist.drivers.local import LocalDriver
 from trove_dist.drivers.local.driver import TEMP_PREFIX
-from trove_dist.driver.keypaths import MAX_PIECE_BYTES, key_components
 from trove_dist.errors import InvalidDSN, InvalidKey, KeyConflict, ObjectNotFound
 
 
@@ -68,7 +68,10 @@ def test_bucket_that_is_a_symlink_is_not_a_bucket(driver: LocalDriver, tmp_path:
     assert "linked" not in [b.name for b in driver.list_buckets()]
 
 
-@pytest.mark.parametrize("key", [".trove-tmp-0123456789abcdef", ".trove", ".hidden", "a/.trove-tmp-x", "%", "%~", "a%~/b"])
+INTERNAL_LOOKING_KEYS = [".trove-tmp-0123456789abcdef", ".trove", ".hidden", "a/.trove-tmp-x", "%", "%~", "a%~/b"]
+
+
+@pytest.mark.parametrize("key", INTERNAL_LOOKING_KEYS)
 def test_keys_that_look_internal_are_ordinary_keys(driver: LocalDriver, key: str) -> None:
     driver.put("bkt", key, key.encode())
     assert driver.get("bkt", key).read() == key.encode()

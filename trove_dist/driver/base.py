@@ -8,6 +8,7 @@ a traversal key: the base refuses it before the driver sees it.
 
 from __future__ import annotations
 
+import builtins
 import mimetypes
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -275,7 +276,7 @@ class Driver(ABC):
         """Delete an empty bucket; raise ``BucketNotFound`` if absent."""
 
     @abstractmethod
-    def _list_buckets(self) -> list[BucketInfo]: ...
+    def _list_buckets(self) -> builtins.list[BucketInfo]: ...
 
     @abstractmethod
     def _bucket_exists(self, bucket: str) -> bool: ...

@@ -9,6 +9,7 @@ returned — can change what is stored.
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import threading
 from collections.abc import Iterator
@@ -230,7 +231,7 @@ class MemoryDriver(Driver):
                 return
             last = key
             if position.admits(key):
-                yield Entry(key, lambda k=key: self._info_or_none(bucket, k))
+                yield Entry(key, functools.partial(self._info_or_none, bucket, key))
 
     def _info_or_none(self, bucket: str, key: str) -> ObjectInfo | None:
         with self._store.lock:

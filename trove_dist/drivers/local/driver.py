@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -40,11 +41,11 @@ from trove_dist.checksum import Checksum, new_hasher
 from trove_dist.driver.base import Driver, Limitation, PutOptions, check_range, guess_content_type
 from trove_dist.driver.body import MeteredChunks
 from trove_dist.driver.dsn import DSN
+from trove_dist.driver.keypaths import CONTINUATION, decode_name, is_canonical, key_components, prefix_directories
 from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, start_position
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
-from trove_dist.driver.keypaths import CONTINUATION, decode_name, is_canonical, key_components, prefix_directories
 from trove_dist.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -307,14 +308,15 @@ class LocalDriver(Driver):
 
     def _put(self, bucket: str, key: str, body: MeteredChunks, options: PutOptions) -> ObjectInfo:
         components = key_components(key)
-        parent, temp, fd = self._create_temp(bucket, key, components)
+        parent, created, fd = self._create_temp(bucket, key, components)
+        temp: str | None = created
         try:
             etag = new_hasher("xxh3")
             for chunk in body:
                 _write_all(fd, chunk)
                 etag.update(chunk)
             checksum = body.checksum
-            meta = {"e": etag.hexdigest(), "t": options.content_type, "m": options.metadata}
+            meta: dict[str, object] = {"e": etag.hexdigest(), "t": options.content_type, "m": options.metadata}
             if checksum is not None:
                 meta["c"] = str(checksum)
             os.setxattr(fd, XATTR, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
@@ -323,7 +325,7 @@ class LocalDriver(Driver):
             st = os.fstat(fd)
             os.close(fd)
             fd = -1
-            self._commit(bucket, key, parent, temp, components[-1], options)
+            self._commit(bucket, key, parent, created, components[-1], options)
             temp = None
             return self._info_from(bucket, key, st, meta)
         finally:
@@ -334,7 +336,7 @@ class LocalDriver(Driver):
                     os.unlink(temp, dir_fd=parent)
             os.close(parent)
 
-    def _create_temp(self, bucket: str, key: str, components: list[str]) -> tuple[int, str | None, int]:
+    def _create_temp(self, bucket: str, key: str, components: list[str]) -> tuple[int, str, int]:
         """Open a fresh temporary file next to where ``key`` will live: (dir fd, name, fd)."""
         for _ in range(16):
             try:
@@ -466,7 +468,8 @@ class LocalDriver(Driver):
             source_meta = _read_xattr(src)
             source_info = self._info_from(src_bucket, src_key, st, source_meta)
             components = key_components(dst_key)
-            parent, temp, fd = self._create_temp(dst_bucket, dst_key, components)
+            parent, created, fd = self._create_temp(dst_bucket, dst_key, components)
+            temp: str | None = created
             try:
                 _copy_range(src, fd, st.st_size)
                 meta: dict[str, object] = {
@@ -483,7 +486,7 @@ class LocalDriver(Driver):
                 os.close(fd)
                 fd = -1
                 options = PutOptions(str(meta["t"]), {}, None, None, None)
-                self._commit(dst_bucket, dst_key, parent, temp, components[-1], options)
+                self._commit(dst_bucket, dst_key, parent, created, components[-1], options)
                 temp = None
                 return self._info_from(dst_bucket, dst_key, new_st, meta)
             finally:
@@ -527,7 +530,7 @@ class LocalDriver(Driver):
             full = key_prefix + child.fragment
             if not child.is_dir:
                 if full.startswith(prefix) and position.admits(full):
-                    yield Entry(full, lambda k=full, p=child.path: self._load(bucket, k, p))
+                    yield Entry(full, functools.partial(self._load, bucket, full, child.path))
                 continue
             if not (full.startswith(prefix) or prefix.startswith(full)):
                 continue
