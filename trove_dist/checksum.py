@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
@@ -17,6 +18,9 @@ import xxhash
 
 Algorithm = Literal["sha256", "blake3", "xxh3"]
 ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
+#: Length of each algorithm's hex digest as ``new_hasher(...).hexdigest()`` produces it.
+HEX_DIGEST_LENGTHS: dict[Algorithm, int] = {"sha256": 64, "blake3": 64, "xxh3": 32}
+_HEX_RE = re.compile(r"[0-9a-f]+")
 
 
 class Hasher(Protocol):
@@ -36,9 +40,10 @@ def new_hasher(algorithm: str) -> Hasher:
 
 
 def validate_algorithm(algorithm: str) -> Algorithm:
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown checksum algorithm {algorithm!r} (choose from {', '.join(ALGORITHMS)})")
-    return algorithm  # type: ignore[return-value]
+    for known in ALGORITHMS:
+        if algorithm == known:
+            return known
+    raise ValueError(f"unknown checksum algorithm {algorithm!r} (choose from {', '.join(ALGORITHMS)})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +58,24 @@ class Checksum:
 
     @classmethod
     def parse(cls, text: str) -> Checksum:
+        """Parse ``ALGORITHM:HEX``; the digest must have the algorithm's length (any case)."""
+        if not isinstance(text, str):
+            raise ValueError(f"checksum {text!r} is not of the form ALGORITHM:HEX")
         algorithm, sep, value = text.partition(":")
         if not sep or not value:
             raise ValueError(f"checksum {text!r} is not of the form ALGORITHM:HEX")
-        return cls(validate_algorithm(algorithm), value.lower())
+        known = validate_algorithm(algorithm)
+        value = value.lower()
+        if len(value) != HEX_DIGEST_LENGTHS[known] or not _HEX_RE.fullmatch(value):
+            raise ValueError(f"checksum {text!r}: a {known} digest is {HEX_DIGEST_LENGTHS[known]} hexadecimal digits")
+        return cls(known, value)
 
     def matches(self, other: Checksum) -> bool:
-        return self.algorithm == other.algorithm and hmac.compare_digest(self.value, other.value)
+        """Same algorithm and digest; hex case does not matter (a ``Checksum`` may be built
+        directly from an upper-case digest)."""
+        return self.algorithm == other.algorithm and hmac.compare_digest(
+            self.value.lower().encode("utf-8", "surrogatepass"), other.value.lower().encode("utf-8", "surrogatepass")
+        )
 
 
 def digest(algorithm: str, data: bytes | bytearray | memoryview) -> Checksum:

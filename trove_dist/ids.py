@@ -32,8 +32,10 @@ def new_id(kind: Kind) -> str:
     return str(TypeID(prefix=kind.value))
 
 
-def parse_id(text: str, kind: Kind | None = None) -> TypeID:
+def parse_id(text: str, kind: Kind | None = None) -> TypeID[str]:
     """Parse ``text``; with ``kind``, also require that prefix. Raises InvalidID."""
+    if not isinstance(text, str):
+        raise InvalidID(f"an id is a string, not {type(text).__name__}")
     try:
         parsed = TypeID.from_string(text)
     except (TypeIDException, ValueError) as exc:

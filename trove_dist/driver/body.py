@@ -10,8 +10,9 @@ from __future__ import annotations
 import io
 import os
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator
-from typing import IO, Protocol, Union, runtime_checkable
+from typing import IO, Protocol, TypeAlias, runtime_checkable
 
 from trove_dist.checksum import Checksum, new_hasher, validate_algorithm
 from trove_dist.errors import ChecksumMismatch
@@ -24,7 +25,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-PutBody = Union[bytes, bytearray, memoryview, IO[bytes], Readable, Iterable[bytes]]
+PutBody: TypeAlias = bytes | bytearray | memoryview | IO[bytes] | Readable | Iterable[bytes]
 
 
 def iter_chunks(data: PutBody, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes | memoryview]:
@@ -35,10 +36,12 @@ def iter_chunks(data: PutBody, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator
     if isinstance(data, str):
         raise TypeError("put takes bytes, a binary file object or an iterable of bytes, not str")
     if isinstance(data, (bytes, bytearray, memoryview)):
-        view = memoryview(data).cast("B")
+        view = _byte_view(data)
         for start in range(0, len(view), chunk_size):
             yield view[start : start + chunk_size]
         return
+    if isinstance(_unwrap(data), io.TextIOBase):  # checked up front: an empty one reads as ""
+        raise TypeError("the file object given to put is in text mode; open it with 'rb'")
     if isinstance(data, Readable):
         while True:
             chunk = data.read(chunk_size)
@@ -51,31 +54,65 @@ def iter_chunks(data: PutBody, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator
         for chunk in data:
             if not isinstance(chunk, (bytes, bytearray, memoryview)):
                 raise TypeError(f"an iterable body must yield bytes, got {type(chunk).__name__}")
+            if isinstance(chunk, memoryview):
+                chunk = _byte_view(chunk)
             if len(chunk):
                 yield chunk
     else:
         raise TypeError(f"cannot put a {type(data).__name__}")
 
 
+def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
+    """A flat view of unsigned bytes, so that ``len`` counts bytes (a view of an ``array('I')``
+    has 4-byte items) and slicing cuts at byte offsets; a non-contiguous view is copied."""
+    view = memoryview(data)
+    if view.format == "B" and view.ndim == 1 and view.c_contiguous:
+        return view
+    if not view.c_contiguous:
+        return memoryview(view.tobytes())
+    return view.cast("B")
+
+
 def known_size(data: PutBody) -> int | None:
-    """The body's remaining length when it can be known without reading it; else None."""
+    """The body's remaining length when it can be known without reading it; else None.
+
+    For file objects only a plain binary file (``open(path, "rb")``) qualifies: wrappers such
+    as ``gzip.GzipFile`` also have ``fileno()`` and ``tell()``, but of a different stream.
+    """
     if isinstance(data, (bytes, bytearray)):
         return len(data)
     if isinstance(data, memoryview):
         return data.nbytes
     if isinstance(data, io.BytesIO):
-        return len(data.getbuffer()) - data.tell()
-    fileno = getattr(data, "fileno", None)
-    tell = getattr(data, "tell", None)
-    if fileno is not None and tell is not None:
         try:
-            st = os.fstat(fileno())
-            position = tell()
-        except (OSError, ValueError, io.UnsupportedOperation):
+            with data.getbuffer() as buffer:
+                return max(buffer.nbytes - data.tell(), 0)
+        except ValueError:  # closed
             return None
-        if stat.S_ISREG(st.st_mode):
-            return max(st.st_size - position, 0)
+    file = _plain_file(data)
+    if file is None:
+        return None
+    try:
+        st = os.fstat(file.fileno())
+        position = file.tell()
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return max(st.st_size - position, 0)
     return None
+
+
+def _plain_file(data: object) -> io.FileIO | io.BufferedReader | io.BufferedRandom | None:
+    """``data`` if it is a file opened in binary mode (buffered or not), else None."""
+    data = _unwrap(data)
+    if isinstance(data, (io.BufferedReader, io.BufferedRandom)):
+        return data if isinstance(data.raw, io.FileIO) else None
+    return data if isinstance(data, io.FileIO) else None
+
+
+def _unwrap(data: object) -> object:
+    """The file object inside a ``NamedTemporaryFile`` wrapper; anything else as it is."""
+    return data.file if isinstance(data, tempfile._TemporaryFileWrapper) else data
 
 
 class MeteredChunks:
@@ -112,7 +149,7 @@ class MeteredChunks:
         except StopIteration:
             self._finish()
             raise
-        self.size += len(chunk)
+        self.size += chunk.nbytes if isinstance(chunk, memoryview) else len(chunk)
         if self._hasher is not None:
             self._hasher.update(chunk)
         return chunk

@@ -11,11 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 from trove_dist.errors import InvalidDSN
 
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*$")
+_AUTHORITY_START_RE = re.compile(r"[^/@]*//")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class DSN:
     path: str = ""
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Left out of the hash (a mapping is not hashable) so that a DSN can key a cache.
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def param(self, name: str, default: str | None = None) -> str | None:
         return self.params.get(name, default)
@@ -51,7 +53,8 @@ class DSN:
             if self.password is not None:
                 auth += ":***"
             auth += "@"
-        netloc = auth + self.host + (f":{self.port}" if self.port is not None else "")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        netloc = auth + host + (f":{self.port}" if self.port is not None else "")
         query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in self.params.items())
         return f"{self.scheme}://{netloc}{quote(self.path, safe='/')}" + (f"?{query}" if query else "")
 
@@ -65,13 +68,17 @@ def parse_dsn(text: str) -> DSN:
         raise InvalidDSN(f"DSN must start with a scheme such as file:// or s3:// (got {_redact(text)!r})")
     if not rest.startswith("//"):
         raise InvalidDSN(f"DSN must have '//' after '{scheme}:' (got {_redact(text)!r})")
+    # urlsplit's own messages may quote the netloc, password included: never pass them on (nor
+    # chain them, as a traceback would print them).
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidDSN(f"malformed DSN {_redact(text)!r}: {exc}") from exc
+        parts: SplitResult | None = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None:
+        raise InvalidDSN(f"malformed DSN {_redact(text)!r}: invalid characters or brackets in the host part")
     if parts.fragment:
         raise InvalidDSN("a DSN has no '#fragment' (use ?name=value parameters)")
+    host, port = _host_and_port(parts.netloc, text)
     params: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
         if name in params:
@@ -79,7 +86,7 @@ def parse_dsn(text: str) -> DSN:
         params[name] = value
     return DSN(
         scheme=scheme.lower(),
-        host=unquote(parts.hostname or "") if parts.hostname else "",
+        host=unquote(host),
         port=port,
         path=unquote(parts.path),
         username=unquote(parts.username) if parts.username is not None else None,
@@ -88,5 +95,37 @@ def parse_dsn(text: str) -> DSN:
     )
 
 
+def _host_and_port(netloc: str, text: str) -> tuple[str, int | None]:
+    """Split ``host[:port]`` (after any ``user:password@``), keeping the host's case: a DSN host
+    is often a name (``mem://Scratch``, an Azure account) rather than a DNS name."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        host, _, after = hostport[1:].partition("]")
+        if after and not after.startswith(":"):
+            raise InvalidDSN(f"malformed DSN {_redact(text)!r}: unexpected text after ']' in the host")
+        port_text = after[1:]
+    else:
+        host, _, port_text = hostport.partition(":")
+    if not port_text:
+        return host, None
+    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+        raise InvalidDSN(f"malformed DSN {_redact(text)!r}: the port must be a number from 0 to 65535")
+    return host, int(port_text)
+
+
 def _redact(text: str) -> str:
-    return re.sub(r"(//[^/@:]*:)[^@/]*@", r"\1***@", text)
+    """``text`` with everything between the user-info's first ':' and the last '@' hidden.
+
+    Deliberately generous, since it runs on text that failed to parse: a password may contain
+    unescaped '@', '/' or '?', and the '//' may be missing; an '@' in a query may hide a little
+    more than needed, which is fine for an error message that must never show a password.
+    """
+    at = text.rfind("@")
+    if at < 0:
+        return text
+    authority = _AUTHORITY_START_RE.match(text)
+    start = authority.end() if authority and authority.end() <= at else 0
+    user, colon, _ = text[start:at].partition(":")
+    if not colon:
+        return text
+    return f"{text[:start]}{user}:***{text[at:]}"

@@ -57,11 +57,15 @@ def encode_cursor(position: Position, scope: str) -> str:
 
 
 def decode_cursor(cursor: str, scope: str) -> Position:
+    """Raises ``InvalidCursor`` (and nothing else) for anything ``encode_cursor`` did not make."""
+    if not isinstance(cursor, str):
+        raise InvalidCursor(f"a listing cursor is a string, not {type(cursor).__name__}")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
         after, skip, query = data["a"], data["s"], data["q"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
+    # RecursionError: a forged cursor of deeply nested JSON arrays.
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError, RecursionError) as exc:
         raise InvalidCursor(f"malformed listing cursor {cursor[:40]!r}") from exc
     if query != scope:
         raise InvalidCursor("this cursor belongs to a different listing (bucket, prefix or delimiter)")
@@ -105,6 +109,7 @@ def paginate(
     for entry in entries:
         if open_prefix is not None and entry.key.startswith(open_prefix):
             continue
+        rolled: str | None
         if entry.is_prefix:
             rolled = entry.key
         elif delimiter:

@@ -57,7 +57,7 @@ class ObjectReader(io.RawIOBase):
                 break
             parts.append(chunk)
             wanted -= len(chunk)
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        data = bytes(parts[0]) if len(parts) == 1 else b"".join(parts)  # bytes() is free for bytes
         self._remaining -= len(data)
         return data
 
@@ -73,8 +73,7 @@ class ObjectReader(io.RawIOBase):
         if not len(view):
             return 0
         if self._readinto is not None:
-            n = self._readinto(view)
-            n = n or 0
+            n: int = self._readinto(view) or 0
         else:
             chunk = self._source.read(len(view))
             n = len(chunk)
@@ -89,11 +88,13 @@ class ObjectReader(io.RawIOBase):
     def close(self) -> None:
         if self.closed:
             return
+        # Closed first, so that a failing release is not retried (and run twice) by a later close.
+        super().close()
+        close = getattr(self._source, "close", None)
         try:
-            close = getattr(self._source, "close", None)
             if close is not None:
                 close()
+        finally:
+            # Runs even if closing the source failed: it may release a lock or a connection.
             if self._on_close is not None:
                 self._on_close()
-        finally:
-            super().close()
