@@ -15,6 +15,11 @@ from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 from trove_dist.errors import InvalidDSN
 
+#: Query parameters whose values are credentials: never shown by ``str()``.
+SECRET_PARAMS = frozenset(
+    {"secret", "secret_key", "secret_access_key", "password", "token", "session_token", "sas", "sig",
+     "account_key", "key_secret", "passphrase"}
+)
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*$")
 _AUTHORITY_START_RE = re.compile(r"[^/@]*//")
 
@@ -46,7 +51,7 @@ class DSN:
         raise InvalidDSN(f"parameter {name}={raw!r} is not a boolean (use true or false)")
 
     def __str__(self) -> str:
-        """The DSN with any password replaced by ``***``."""
+        """The DSN with the password and secret-bearing parameters replaced by ``***``."""
         auth = ""
         if self.username is not None:
             auth = quote(self.username, safe="")
@@ -55,7 +60,9 @@ class DSN:
             auth += "@"
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
         netloc = auth + host + (f":{self.port}" if self.port is not None else "")
-        query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in self.params.items())
+        query = "&".join(
+            f"{k}={'***' if k.lower() in SECRET_PARAMS else quote(v, safe='/:')}" for k, v in self.params.items()
+        )
         return f"{self.scheme}://{netloc}{quote(self.path, safe='/')}" + (f"?{query}" if query else "")
 
 

@@ -36,6 +36,11 @@ class ObjectInfo:
     is_latest: bool = True
     is_delete_marker: bool = False
 
+    def __post_init__(self) -> None:
+        # A read-only copy: an ObjectInfo handed to a caller can never alter what a driver stores.
+        if not isinstance(self.metadata, MappingProxyType):
+            object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
 
 @dataclass(frozen=True, slots=True)
 class BucketInfo:

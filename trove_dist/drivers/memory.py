@@ -23,6 +23,7 @@ from trove_dist.driver.body import MeteredChunks
 from trove_dist.driver.dsn import DSN
 from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, start_position
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo
+from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
 from trove_dist.errors import (
     BucketAlreadyExists,
@@ -155,6 +156,8 @@ class MemoryDriver(Driver):
 
     def delete_if_match(self, bucket: str, key: str, etag: str) -> None:
         self._check_open()
+        validate_bucket(bucket)
+        validate_key(key)
         with self._store.lock:
             b = self._bucket(bucket)
             current = b.objects.get(key)
@@ -173,6 +176,10 @@ class MemoryDriver(Driver):
         content_type: str | None = None,
     ) -> ObjectInfo:
         self._check_open()
+        for name in (src_bucket, dst_bucket):
+            validate_bucket(name)
+        for name in (src_key, dst_key):
+            validate_key(name)
         with self._store.lock:
             data, info = self._lookup(src_bucket, src_key)
             dst = self._bucket(dst_bucket)

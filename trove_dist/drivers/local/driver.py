@@ -460,6 +460,10 @@ class LocalDriver(Driver):
     ) -> ObjectInfo:
         """Copies in the kernel (``copy_file_range``: a reflink on filesystems that have them)."""
         self._check_open()
+        for name in (src_bucket, dst_bucket):
+            validate_bucket(name)
+        for name in (src_key, dst_key):
+            validate_key(name)
         src = self._open_object(src_bucket, src_key)
         try:
             st = os.fstat(src)
