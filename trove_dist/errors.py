@@ -146,3 +146,47 @@ class ContentBlocked(TroveError):
 
 class DriverClosed(TroveError):
     """An operation on a driver after ``close()``."""
+
+
+class FormatError(TroveError):
+    """A framed object (compressed and/or encrypted) is malformed or has been tampered with."""
+
+
+class CorruptHeader(FormatError):
+    """The framed header cannot be parsed or is out of bounds."""
+
+
+class CorruptTrailer(FormatError):
+    """The frame index at the end of a framed object cannot be parsed or does not add up."""
+
+
+class TruncatedObject(FormatError):
+    """A framed object ends before its final frame (cut at a frame boundary or mid-frame)."""
+
+
+class TrailingBytes(FormatError):
+    """Bytes follow the end of a framed object (an extension after the final frame)."""
+
+
+class FramesReordered(FormatError):
+    """A frame sits at a position other than its own index."""
+
+
+class FrameFromAnotherObject(FormatError):
+    """A frame belongs to a different framed object (frames swapped between objects)."""
+
+
+class TamperedFrame(FormatError):
+    """A frame's authentication failed: its bytes were changed."""
+
+
+class DecryptionError(FormatError):
+    """An encrypted object cannot be decrypted with the configured keys."""
+
+
+class WrongKey(DecryptionError):
+    """The key-encryption key cannot unwrap this object's data key (a different key)."""
+
+
+class MissingKey(DecryptionError):
+    """The object names a key id that no configured key provider holds."""

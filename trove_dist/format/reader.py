@@ -1,0 +1,210 @@
+"""Decode a framed object: sequentially for a whole read, or a byte range by random access."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO
+
+from trove_dist.errors import CorruptHeader, CorruptTrailer, InvalidRange, TrailingBytes, TruncatedObject
+from trove_dist.format.codec import ChunkCodec
+from trove_dist.format.frame import FRAME_HEAD_SIZE, parse_head
+from trove_dist.format.header import PREFIX_SIZE, Header
+from trove_dist.format.trailer import FOOTER_SIZE, TRAILER_MARK, FrameEntry, Trailer
+
+CodecFactory = Callable[[Header], Sequence[ChunkCodec]]
+#: ``fetch(offset, length)`` opens a byte range of the stored object.
+RangeFetcher = Callable[[int, int], IO[bytes]]
+_TAIL_GUESS = 64 * 1024
+
+
+class _ChunkStream(io.RawIOBase):
+    """A readable stream over an iterator of byte strings."""
+
+    def __init__(self, pieces: Iterator[bytes], on_close: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self._pieces = pieces
+        self._current = memoryview(b"")
+        self._on_close = on_close
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._current:
+            piece = next(self._pieces, None)
+            if piece is None:
+                return 0
+            self._current = memoryview(piece)
+        n = min(len(buffer), len(self._current))
+        memoryview(buffer)[:n] = self._current[:n]
+        self._current = self._current[n:]
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        out = bytearray()
+        while len(out) < size:
+            if not self._current:
+                piece = next(self._pieces, None)
+                if piece is None:
+                    break
+                self._current = memoryview(piece)
+            take = min(size - len(out), len(self._current))
+            out += self._current[:take]
+            self._current = self._current[take:]
+        return bytes(out)
+
+    def readall(self) -> bytes:
+        parts = [bytes(self._current)]
+        self._current = memoryview(b"")
+        parts.extend(self._pieces)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if not self.closed and self._on_close is not None:
+            self._on_close()
+        super().close()
+
+
+def _read_exact(stream: IO[bytes], size: int, what: str) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        piece = stream.read(remaining)
+        if not piece:
+            raise TruncatedObject(f"object ends inside {what}")
+        parts.append(piece)
+        remaining -= len(piece)
+    return b"".join(parts)
+
+
+class FramedReader(_ChunkStream):
+    """Decodes a whole framed object from a sequential stream, checking its structure as it
+    goes: frame order, frame ownership, the final frame, the index and nothing after it."""
+
+    def __init__(self, source: IO[bytes], codecs_for: CodecFactory) -> None:
+        self._source = source
+        self.header, self._header_size = Header.read_from(source)
+        self._codecs = list(codecs_for(self.header))
+        super().__init__(self._frames(), on_close=source.close)
+
+    def _frames(self) -> Iterator[bytes]:
+        header = self.header
+        entries: list[FrameEntry] = []
+        offset = self._header_size
+        while True:
+            index = len(entries)
+            raw = _read_upto(self._source, FRAME_HEAD_SIZE)
+            if not raw or raw.startswith(TRAILER_MARK):
+                raise TruncatedObject(f"framed object ends before its final frame (after {index} frames)")
+            if len(raw) < FRAME_HEAD_SIZE:
+                raise TruncatedObject(f"object ends inside frame {index}")
+            head = parse_head(raw, tag=header.tag, expected_index=index, chunk_size=header.chunk_size)
+            payload = _read_exact(self._source, head.length, f"frame {index}")
+            chunk = _decode(self._codecs, index, head.final, payload)
+            if len(chunk) > header.chunk_size or (not head.final and len(chunk) != header.chunk_size):
+                raise CorruptHeader(f"frame {index} decodes to {len(chunk)} bytes, not a chunk")
+            entries.append(FrameEntry(offset, FRAME_HEAD_SIZE + head.length, len(chunk)))
+            offset += FRAME_HEAD_SIZE + head.length
+            if chunk:
+                yield chunk
+            if head.final:
+                break
+        self._check_end(entries)
+
+    def _check_end(self, entries: list[FrameEntry]) -> None:
+        expected = Trailer(tuple(entries), sum(e.plain for e in entries)).encode()
+        found = _read_upto(self._source, len(expected))
+        if found[:1] == b"F":
+            raise TrailingBytes(f"a frame follows the final frame {len(entries) - 1}: the object was extended")
+        if len(found) < len(expected) and expected.startswith(found):
+            raise TruncatedObject("framed object ends inside its frame index")
+        if found != expected:
+            raise CorruptTrailer("frame index does not match the frames read")
+        if self._source.read(1):
+            raise TrailingBytes("bytes follow the framed object's footer")
+
+
+def _read_upto(stream: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes, fewer only at the end of the stream."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        piece = stream.read(remaining)
+        if not piece:
+            break
+        parts.append(piece)
+        remaining -= len(piece)
+    return b"".join(parts)
+
+
+def _decode(codecs: Sequence[ChunkCodec], index: int, final: bool, payload: bytes) -> bytes:
+    for codec in reversed(codecs):
+        payload = codec.decode(index, final, payload)
+    return payload
+
+
+def read_framed_range(
+    fetch: RangeFetcher, stored_size: int, codecs_for: CodecFactory, offset: int, length: int | None
+) -> tuple[_ChunkStream, int, int]:
+    """Random access: the plaintext bytes ``[offset, offset+length)``, fetching the header, the
+    index and only the frames that hold them.  Returns (stream, plaintext size, byte count)."""
+    header, trailer = read_index(fetch, stored_size)
+    codecs = list(codecs_for(header))
+    size = trailer.plain_size
+    if offset > 0 and offset >= size:
+        raise InvalidRange(f"range starts at byte {offset} but the object is {size} bytes long")
+    count = size - offset if length is None else min(length, size - offset)
+    if count <= 0:
+        return _ChunkStream(iter(())), size, 0
+    cs = header.chunk_size
+    first, last = offset // cs, (offset + count - 1) // cs
+    start = trailer.entries[first].offset
+    end = trailer.entries[last].offset + trailer.entries[last].stored
+    source = fetch(start, end - start)
+
+    def pieces() -> Iterator[bytes]:
+        for index in range(first, last + 1):
+            raw = _read_exact(source, FRAME_HEAD_SIZE, f"frame {index}")
+            head = parse_head(raw, tag=header.tag, expected_index=index, chunk_size=cs)
+            if head.final != (index == len(trailer.entries) - 1):
+                raise TruncatedObject(f"frame {index}'s final flag disagrees with the frame index")
+            chunk = _decode(codecs, index, head.final, _read_exact(source, head.length, f"frame {index}"))
+            if len(chunk) != trailer.entries[index].plain:
+                raise CorruptTrailer(f"frame {index} decodes to {len(chunk)} bytes, the index says otherwise")
+            lo = offset - index * cs if index == first else 0
+            hi = offset + count - index * cs if index == last else len(chunk)
+            yield chunk[lo:hi]
+
+    return _ChunkStream(pieces(), on_close=source.close), size, count
+
+
+def read_index(fetch: RangeFetcher, stored_size: int) -> tuple[Header, Trailer]:
+    """Fetch and check a framed object's header and frame index (two small ranged reads)."""
+    if stored_size < PREFIX_SIZE + FOOTER_SIZE:
+        raise CorruptHeader("object too short to be framed")
+    with fetch(0, min(4096, stored_size)) as first:
+        start = first.read()
+    body_len = Header.body_length(start)
+    if PREFIX_SIZE + body_len > len(start):
+        with fetch(len(start), PREFIX_SIZE + body_len - len(start)) as more:
+            start += more.read()
+    header = Header.parse_body(start[PREFIX_SIZE : PREFIX_SIZE + body_len])
+    tail_len = min(stored_size, _TAIL_GUESS)
+    with fetch(stored_size - tail_len, tail_len) as tail_stream:
+        tail = tail_stream.read()
+    trailer_len, crc = Trailer.trailer_length(tail[-FOOTER_SIZE:])
+    if trailer_len + FOOTER_SIZE > stored_size - PREFIX_SIZE - body_len:
+        raise CorruptTrailer("frame index is larger than the object")
+    if trailer_len + FOOTER_SIZE > len(tail):
+        with fetch(stored_size - FOOTER_SIZE - trailer_len, trailer_len) as extra:
+            body = extra.read()
+    else:
+        body = tail[len(tail) - FOOTER_SIZE - trailer_len : len(tail) - FOOTER_SIZE]
+    frames_end = stored_size - FOOTER_SIZE - trailer_len
+    trailer = Trailer.parse(body, crc, chunk_size=header.chunk_size, stored_size=frames_end)
+    if trailer.entries[0].offset != PREFIX_SIZE + body_len:
+        raise CorruptTrailer("first frame is not right after the header")
+    return header, trailer
