@@ -22,7 +22,7 @@ from trove_dist.driver.base import Driver, PutOptions, check_range
 from trove_dist.driver.body import MeteredChunks
 from trove_dist.driver.dsn import DSN
 from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, start_position
-from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo
+from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
 from trove_dist.errors import (
@@ -104,12 +104,13 @@ class MemoryDriver(Driver):
     def _put(self, bucket: str, key: str, body: MeteredChunks, options: PutOptions) -> ObjectInfo:
         with self._store.lock:
             self._bucket(bucket)  # fail before reading a body we cannot store
-        parts: list[bytes] = []
+        buffer = io.BytesIO()  # a snapshot: the caller may reuse its buffers after put returns
         etag = new_hasher("xxh3")
         for chunk in body:
-            parts.append(bytes(chunk))  # a snapshot: the caller may reuse its buffer
+            buffer.write(chunk)
             etag.update(chunk)
-        data = b"".join(parts)
+        data = buffer.getvalue()
+        del buffer
         info = ObjectInfo(
             bucket=bucket,
             key=key,
@@ -139,8 +140,9 @@ class MemoryDriver(Driver):
     def _get(self, bucket: str, key: str, offset: int, length: int | None) -> ObjectReader:
         data, info = self._lookup(bucket, key)
         count = check_range(info.size, offset, length, f"{bucket}/{key}")
-        view = memoryview(data)[offset : offset + count]
-        return ObjectReader(info, io.BytesIO(view), offset=offset, length=count)
+        source = io.BytesIO(data)  # shares the immutable bytes until written to: no copy
+        source.seek(offset)
+        return ObjectReader(info, source, offset=offset, length=count)
 
     def get_range(self, bucket: str, key: str, offset: int, length: int | None) -> ObjectReader:
         return self.get(bucket, key, offset=offset, length=length)
@@ -188,7 +190,7 @@ class MemoryDriver(Driver):
                 bucket=dst_bucket,
                 key=dst_key,
                 last_modified=datetime.now(UTC),
-                metadata=dict(info.metadata) if metadata is None else dict(metadata),
+                metadata=info.metadata if metadata is None else normalize_metadata(metadata),
                 content_type=content_type or info.content_type,
             )
             if dst_key not in dst.objects:

@@ -86,14 +86,14 @@ class FramedReader(_ChunkStream):
 
     def __init__(self, source: IO[bytes], codecs_for: CodecFactory) -> None:
         self._source = source
-        self.header, self._header_size = Header.read_from(source)
+        self.header, _ = Header.read_from(source)
         self._codecs = list(codecs_for(self.header))
         super().__init__(self._frames(), on_close=source.close)
 
     def _frames(self) -> Iterator[bytes]:
         header = self.header
         entries: list[FrameEntry] = []
-        offset = self._header_size
+        offset = 0
         while True:
             index = len(entries)
             raw = _read_upto(self._source, FRAME_HEAD_SIZE)
@@ -151,7 +151,7 @@ def read_framed_range(
 ) -> tuple[_ChunkStream, int, int]:
     """Random access: the plaintext bytes ``[offset, offset+length)``, fetching the header, the
     index and only the frames that hold them.  Returns (stream, plaintext size, byte count)."""
-    header, trailer = read_index(fetch, stored_size)
+    header, trailer, frames_start = read_index(fetch, stored_size)
     codecs = list(codecs_for(header))
     size = trailer.plain_size
     if offset > 0 and offset >= size:
@@ -161,8 +161,8 @@ def read_framed_range(
         return _ChunkStream(iter(())), size, 0
     cs = header.chunk_size
     first, last = offset // cs, (offset + count - 1) // cs
-    start = trailer.entries[first].offset
-    end = trailer.entries[last].offset + trailer.entries[last].stored
+    start = frames_start + trailer.entries[first].offset
+    end = frames_start + trailer.entries[last].offset + trailer.entries[last].stored
     source = fetch(start, end - start)
 
     def pieces() -> Iterator[bytes]:
@@ -181,8 +181,9 @@ def read_framed_range(
     return _ChunkStream(pieces(), on_close=source.close), size, count
 
 
-def read_index(fetch: RangeFetcher, stored_size: int) -> tuple[Header, Trailer]:
-    """Fetch and check a framed object's header and frame index (two small ranged reads)."""
+def read_index(fetch: RangeFetcher, stored_size: int) -> tuple[Header, Trailer, int]:
+    """Fetch and check a framed object's header and frame index (two small ranged reads);
+    also returns where the frames start (frame offsets count from there)."""
     if stored_size < PREFIX_SIZE + FOOTER_SIZE:
         raise CorruptHeader("object too short to be framed")
     with fetch(0, min(4096, stored_size)) as first:
@@ -203,8 +204,7 @@ def read_index(fetch: RangeFetcher, stored_size: int) -> tuple[Header, Trailer]:
             body = extra.read()
     else:
         body = tail[len(tail) - FOOTER_SIZE - trailer_len : len(tail) - FOOTER_SIZE]
-    frames_end = stored_size - FOOTER_SIZE - trailer_len
-    trailer = Trailer.parse(body, crc, chunk_size=header.chunk_size, stored_size=frames_end)
-    if trailer.entries[0].offset != PREFIX_SIZE + body_len:
-        raise CorruptTrailer("first frame is not right after the header")
-    return header, trailer
+    frames_start = PREFIX_SIZE + body_len
+    frames_size = stored_size - FOOTER_SIZE - trailer_len - frames_start
+    trailer = Trailer.parse(body, crc, chunk_size=header.chunk_size, frames_size=frames_size)
+    return header, trailer, frames_start

@@ -50,7 +50,7 @@ class Trailer:
         return length, crc
 
     @classmethod
-    def parse(cls, body: bytes, crc: int, *, chunk_size: int, stored_size: int) -> Trailer:
+    def parse(cls, body: bytes, crc: int, *, chunk_size: int, frames_size: int) -> Trailer:
         if zlib.crc32(body) != crc:
             raise CorruptTrailer("frame index checksum mismatch")
         if len(body) < _COUNT.size + _TOTAL.size:
@@ -62,22 +62,23 @@ class Trailer:
             FrameEntry(*_ENTRY.unpack_from(body, _COUNT.size + i * _ENTRY.size)) for i in range(count)
         )
         (plain_size,) = _TOTAL.unpack_from(body, len(body) - _TOTAL.size)
-        cls._check(entries, plain_size, chunk_size, stored_size)
+        cls._check(entries, plain_size, chunk_size, frames_size)
         return cls(entries, plain_size)
 
     @staticmethod
-    def _check(entries: tuple[FrameEntry, ...], plain_size: int, chunk_size: int, stored_size: int) -> None:
+    def _check(entries: tuple[FrameEntry, ...], plain_size: int, chunk_size: int, frames_size: int) -> None:
+        """Offsets count from the first frame; the frames must tile ``frames_size`` exactly."""
         if not entries:
             raise CorruptTrailer("frame index lists no frames")
-        position = entries[0].offset
+        position = 0
         for i, entry in enumerate(entries):
             last = i == len(entries) - 1
-            if entry.offset != position or entry.offset + entry.stored > stored_size:
+            if entry.offset != position or entry.offset + entry.stored > frames_size:
                 raise CorruptTrailer(f"frame {i} is not where the index says")
             if (not last and entry.plain != chunk_size) or entry.plain > chunk_size:
                 raise CorruptTrailer(f"frame {i} has an impossible plaintext size {entry.plain}")
             position = entry.offset + entry.stored
-        if position != stored_size:
+        if position != frames_size:
             raise CorruptTrailer("the frames do not end where the frame index begins")
         if plain_size != chunk_size * (len(entries) - 1) + entries[-1].plain:
             raise CorruptTrailer("frame index total does not add up")

@@ -54,9 +54,8 @@ def rechunk(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[tuple[b
 
 def framed_stream(encoder: FrameEncoder, chunks: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The whole framed object: header, one frame per chunk, trailer and footer."""
-    head = encoder.header.encode()
-    yield head
-    offset = len(head)
+    yield encoder.header.encode()
+    offset = 0  # frame offsets count from the end of the header, so a header can be rewritten
     entries: list[FrameEntry] = []
     plain_size = 0
     for index, (chunk, final) in enumerate(rechunk(chunks, encoder.header.chunk_size)):

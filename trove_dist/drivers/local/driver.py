@@ -43,7 +43,7 @@ from trove_dist.driver.body import MeteredChunks
 from trove_dist.driver.dsn import DSN
 from trove_dist.driver.keypaths import CONTINUATION, decode_name, is_canonical, key_components, prefix_directories
 from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, start_position
-from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo
+from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
 from trove_dist.errors import (
@@ -479,7 +479,7 @@ class LocalDriver(Driver):
                 meta: dict[str, object] = {
                     "e": source_info.etag,
                     "t": content_type or source_info.content_type,
-                    "m": dict(source_info.metadata) if metadata is None else metadata,
+                    "m": dict(source_info.metadata) if metadata is None else normalize_metadata(metadata),
                 }
                 if source_info.checksum is not None:
                     meta["c"] = str(source_info.checksum)
