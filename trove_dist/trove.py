@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Self
 
 from trove_dist.checksum import Algorithm, validate_algorithm
+from trove_dist.content import ContentPipeline, is_framed, logical_info, user_metadata
 from trove_dist.driver.base import Driver
 from trove_dist.driver.body import DEFAULT_CHUNK_SIZE, PutBody
 from trove_dist.driver.listing import validate_max_keys
@@ -25,6 +26,11 @@ from trove_dist.driver.reader import ObjectReader
 from trove_dist.driver.registry import open_driver
 from trove_dist.errors import BackendNotFound, InvalidBucket
 from trove_dist.merged_listing import merged_page
+from trove_dist.middleware.base import Middleware
+from trove_dist.middleware.context import Direction
+from trove_dist.middleware.registration import Registration
+from trove_dist.middleware.resolver import Resolver
+from trove_dist.middleware.scope import Global, Scope
 from trove_dist.router import DEFAULT_BACKEND, RouteFunc, Router
 from trove_dist.verifying_reader import VerifyingReader
 
@@ -69,6 +75,7 @@ class Trove:
         self.chunk_size = chunk_size
         self.checksum = validate_algorithm(checksum) if checksum else None
         self.verify = verify
+        self.content = ContentPipeline(Resolver(), chunk_size)
         self._closed = False
 
     @classmethod
@@ -101,8 +108,29 @@ class Trove:
         pinned.chunk_size = self.chunk_size
         pinned.checksum = self.checksum
         pinned.verify = self.verify
+        pinned.content = self.content  # the same middleware: a pinned view reads what the parent wrote
         pinned._closed = True  # close() on a pinned view is a no-op
         return pinned
+
+    # ---- middleware -------------------------------------------------------------------
+
+    def use(
+        self,
+        middleware: Middleware | Registration,
+        *,
+        scope: Scope | None = None,
+        direction: Direction | None = None,
+        priority: int = 0,
+    ) -> Registration:
+        """Register a middleware (or a ready ``Registration``); returns the registration, which
+        ``remove`` takes back.  Lower priorities run first on writes and last on reads."""
+        if isinstance(middleware, Registration):
+            return self.content.resolver.add(middleware)
+        return self.content.resolver.add(Registration(middleware, scope or Global(), direction, priority))
+
+    def remove(self, target: Registration | Middleware) -> int:
+        """Unregister a registration, or every registration of a middleware."""
+        return self.content.resolver.remove(target)
 
     def add_route(self, pattern: str, backend: str) -> None:
         self.router.add_route(pattern, backend)
@@ -186,7 +214,8 @@ class Trove:
         if_none_match: str | None = None,
     ) -> ObjectInfo:
         bucket = self._bucket(bucket)
-        return self._driver_for(bucket, key).put(
+        return self.content.put(
+            self._driver_for(bucket, key),
             bucket,
             key,
             data,
@@ -195,7 +224,6 @@ class Trove:
             if_match=if_match,
             if_none_match=if_none_match,
             checksum=self.checksum,
-            chunk_size=self.chunk_size,
         )
 
     def get(
@@ -217,14 +245,14 @@ class Trove:
             raise ValueError("verify=True needs a whole-object read (a range cannot be checked against the checksum)")
         if verify is None:
             verify = self.verify
-        reader = self._driver_for(bucket, key).get(bucket, key, offset=offset, length=length)
+        reader = self.content.get(self._driver_for(bucket, key), bucket, key, offset, length)
         if verify and not partial and reader.info.checksum is not None:
             return VerifyingReader(reader, reader.info.checksum)
         return reader
 
     def head(self, bucket: str | None, key: str) -> ObjectInfo:
         bucket = self._bucket(bucket)
-        return self._driver_for(bucket, key).head(bucket, key)
+        return self.content.head(self._driver_for(bucket, key), bucket, key)
 
     def exists(self, bucket: str | None, key: str) -> bool:
         bucket = self._bucket(bucket)
@@ -247,19 +275,21 @@ class Trove:
         """One page of the bucket's keys across every backend routes can send keys to."""
         bucket = self._bucket(bucket)
         if len(self._drivers) == 1:
-            return self.driver.list(
+            page = self.driver.list(
                 bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys, cursor=cursor
             )
-        return merged_page(
-            self._drivers,
-            self.router.resolve,
-            bucket,
-            prefix=prefix,
-            delimiter=delimiter or None,
-            start_after=start_after,
-            max_keys=validate_max_keys(max_keys),
-            cursor=cursor,
-        )
+        else:
+            page = merged_page(
+                self._drivers,
+                self.router.resolve,
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter or None,
+                start_after=start_after,
+                max_keys=validate_max_keys(max_keys),
+                cursor=cursor,
+            )
+        return ListPage([logical_info(o) for o in page.objects], page.common_prefixes, page.next_cursor)
 
     def iter_list(
         self,
@@ -298,17 +328,39 @@ class Trove:
         dst_bucket = self._bucket(dst_bucket)
         source = self._driver_for(src_bucket, src_key)
         target = self._driver_for(dst_bucket, dst_key)
-        if source is target:
+        if source is target and not self.content.active:
             return source.copy(src_bucket, src_key, dst_bucket, dst_key, metadata=metadata, content_type=content_type)
-        with source.get(src_bucket, src_key) as reader:
-            return target.put(
+        if source is target:
+            # Framed bytes stay valid under any key (their header names everything needed to decode
+            # them), so a server-side copy is still right — unless new metadata must be merged in.
+            info = source.head(src_bucket, src_key)
+            if metadata is None or not is_framed(info):
+                copied = source.copy(
+                    src_bucket,
+                    src_key,
+                    dst_bucket,
+                    dst_key,
+                    metadata=None if metadata is None else user_metadata(metadata),
+                    content_type=content_type,
+                )
+                return self.content.head(source, dst_bucket, dst_key) if is_framed(copied) else copied
+        with self.get(src_bucket, src_key) as reader:
+            if not self.content.active and reader.info.checksum is not None:
+                return target.put(
+                    dst_bucket,
+                    dst_key,
+                    reader,
+                    metadata=reader.info.metadata if metadata is None else metadata,
+                    content_type=content_type or reader.info.content_type,
+                    checksum=reader.info.checksum,  # verified end to end while streaming
+                    chunk_size=self.chunk_size,
+                )
+            return self.put(
                 dst_bucket,
                 dst_key,
                 reader,
                 metadata=reader.info.metadata if metadata is None else metadata,
                 content_type=content_type or reader.info.content_type,
-                checksum=reader.info.checksum or self.checksum,
-                chunk_size=self.chunk_size,
             )
 
     def __repr__(self) -> str:

@@ -131,13 +131,15 @@ class Driver(ABC):
         metadata: Mapping[str, str] | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
-        checksum: str | Checksum | None = None,
+        checksum: str | Checksum | MeteredChunks | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> ObjectInfo:
         """Store ``data`` at ``bucket/key``, streaming it; replace what was there atomically.
 
-        ``checksum`` is an algorithm name (compute and store it) or a ``Checksum`` (verify the
-        body against it; on mismatch nothing is written).  ``if_none_match="*"`` writes only if
+        ``checksum`` is an algorithm name (compute and store it), a ``Checksum`` (verify the
+        body against it; on mismatch nothing is written), or the ``MeteredChunks`` of the
+        content this body encodes (store its checksum: the checksum describes the plaintext of
+        a framed object, not the stored bytes).  ``if_none_match="*"`` writes only if
         the key is absent; ``if_match=etag`` only if the current etag is ``etag``.
         """
         self._check_open()
@@ -156,6 +158,8 @@ class Driver(ABC):
         )
         if isinstance(checksum, Checksum):
             body = MeteredChunks(iter_chunks(data, chunk_size), expected=checksum, what=f"{bucket}/{key}")
+        elif isinstance(checksum, MeteredChunks):
+            body = MeteredChunks(iter_chunks(data, chunk_size), checksum_of=checksum)
         else:
             algorithm = validate_algorithm(checksum) if checksum else None
             body = MeteredChunks(iter_chunks(data, chunk_size), algorithm=algorithm)

@@ -25,7 +25,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-PutBody: TypeAlias = bytes | bytearray | memoryview | IO[bytes] | Readable | Iterable[bytes]
+PutBody: TypeAlias = bytes | bytearray | memoryview | IO[bytes] | Readable | Iterable[bytes | bytearray | memoryview]
 
 
 def iter_chunks(data: PutBody, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[bytes | memoryview]:
@@ -51,13 +51,12 @@ def iter_chunks(data: PutBody, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator
                 raise TypeError("the file object given to put is in text mode; open it with 'rb'")
             yield chunk
     elif isinstance(data, Iterable):
-        for chunk in data:
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(f"an iterable body must yield bytes, got {type(chunk).__name__}")
-            if isinstance(chunk, memoryview):
-                chunk = _byte_view(chunk)
-            if len(chunk):
-                yield chunk
+        for item in data:
+            if not isinstance(item, (bytes, bytearray, memoryview)):
+                raise TypeError(f"an iterable body must yield bytes, got {type(item).__name__}")
+            piece = item if isinstance(item, bytes) else _byte_view(memoryview(item))
+            if len(piece):
+                yield piece
     else:
         raise TypeError(f"cannot put a {type(data).__name__}")
 
@@ -128,7 +127,14 @@ class MeteredChunks:
         algorithm: str | None = None,
         expected: Checksum | None = None,
         what: str = "body",
+        checksum_of: MeteredChunks | None = None,
     ) -> None:
+        """``checksum_of``: report *that* stream's checksum instead of hashing this one — used
+        when this body is a transformed form (framed, encrypted) of the content the checksum
+        must describe.  That stream is exhausted before this one ends."""
+        if checksum_of is not None and (algorithm or expected):
+            raise ValueError("checksum_of excludes algorithm and expected")
+        self._checksum_of = checksum_of
         if expected is not None:
             algorithm = expected.algorithm
         self._chunks = chunks
@@ -173,4 +179,6 @@ class MeteredChunks:
         """The digest of everything yielded; only available once the body is exhausted."""
         if not self._done:
             raise RuntimeError("checksum read before the body was consumed")
+        if self._checksum_of is not None:
+            return self._checksum_of.checksum
         return self._checksum

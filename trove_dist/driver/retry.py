@@ -47,7 +47,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Full-jitter backoff before retry number ``attempt`` (1-based)."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * (2 ** (attempt - 1))))  # noqa: S311
+        return random.uniform(0, min(self.max_delay, self.base_delay * (2 ** (attempt - 1))))
 
     def call(
         self,

@@ -8,9 +8,14 @@ import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any, Protocol
 
 from trove_dist.errors import CorruptHeader
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
 
 MAGIC = b"\x89TRV\r\n\x1a\n"
 VERSION = 1
@@ -73,7 +78,7 @@ class Header:
         return _PREFIX.pack(MAGIC, self.version, len(body)) + body
 
     @classmethod
-    def read_from(cls, stream: IO[bytes]) -> tuple[Header, int]:
+    def read_from(cls, stream: _Readable) -> tuple[Header, int]:
         """Parse a header from the start of ``stream``; returns it and its encoded length."""
         prefix = _read_exact(stream, PREFIX_SIZE)
         magic, version, length = _PREFIX.unpack(prefix)
@@ -113,7 +118,7 @@ class Header:
         return cls(object_id, chunk_size, chain, version)
 
 
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
+def _read_exact(stream: _Readable, size: int) -> bytes:
     data = stream.read(size)
     if data is None or len(data) != size:
         raise CorruptHeader("object ends inside its framed header")

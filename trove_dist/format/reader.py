@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO
+from typing import Protocol
 
 from trove_dist.errors import CorruptHeader, CorruptTrailer, InvalidRange, TrailingBytes, TruncatedObject
 from trove_dist.format.codec import ChunkCodec
@@ -12,9 +13,17 @@ from trove_dist.format.frame import FRAME_HEAD_SIZE, parse_head
 from trove_dist.format.header import PREFIX_SIZE, Header
 from trove_dist.format.trailer import FOOTER_SIZE, TRAILER_MARK, FrameEntry, Trailer
 
+
+class ByteSource(Protocol):
+    """A readable stream (a driver's ``ObjectReader``, a file, ``BytesIO``)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+    def close(self) -> None: ...
+
+
 CodecFactory = Callable[[Header], Sequence[ChunkCodec]]
 #: ``fetch(offset, length)`` opens a byte range of the stored object.
-RangeFetcher = Callable[[int, int], IO[bytes]]
+RangeFetcher = Callable[[int, int], ByteSource]
 _TAIL_GUESS = 64 * 1024
 
 
@@ -68,7 +77,7 @@ class _ChunkStream(io.RawIOBase):
         super().close()
 
 
-def _read_exact(stream: IO[bytes], size: int, what: str) -> bytes:
+def _read_exact(stream: ByteSource, size: int, what: str) -> bytes:
     parts: list[bytes] = []
     remaining = size
     while remaining:
@@ -84,7 +93,7 @@ class FramedReader(_ChunkStream):
     """Decodes a whole framed object from a sequential stream, checking its structure as it
     goes: frame order, frame ownership, the final frame, the index and nothing after it."""
 
-    def __init__(self, source: IO[bytes], codecs_for: CodecFactory) -> None:
+    def __init__(self, source: ByteSource, codecs_for: CodecFactory) -> None:
         self._source = source
         self.header, _ = Header.read_from(source)
         self._codecs = list(codecs_for(self.header))
@@ -127,7 +136,7 @@ class FramedReader(_ChunkStream):
             raise TrailingBytes("bytes follow the framed object's footer")
 
 
-def _read_upto(stream: IO[bytes], size: int) -> bytes:
+def _read_upto(stream: ByteSource, size: int) -> bytes:
     """Up to ``size`` bytes, fewer only at the end of the stream."""
     parts: list[bytes] = []
     remaining = size
@@ -186,21 +195,21 @@ def read_index(fetch: RangeFetcher, stored_size: int) -> tuple[Header, Trailer, 
     also returns where the frames start (frame offsets count from there)."""
     if stored_size < PREFIX_SIZE + FOOTER_SIZE:
         raise CorruptHeader("object too short to be framed")
-    with fetch(0, min(4096, stored_size)) as first:
+    with contextlib.closing(fetch(0, min(4096, stored_size))) as first:
         start = first.read()
     body_len = Header.body_length(start)
     if PREFIX_SIZE + body_len > len(start):
-        with fetch(len(start), PREFIX_SIZE + body_len - len(start)) as more:
+        with contextlib.closing(fetch(len(start), PREFIX_SIZE + body_len - len(start))) as more:
             start += more.read()
     header = Header.parse_body(start[PREFIX_SIZE : PREFIX_SIZE + body_len])
     tail_len = min(stored_size, _TAIL_GUESS)
-    with fetch(stored_size - tail_len, tail_len) as tail_stream:
+    with contextlib.closing(fetch(stored_size - tail_len, tail_len)) as tail_stream:
         tail = tail_stream.read()
     trailer_len, crc = Trailer.trailer_length(tail[-FOOTER_SIZE:])
     if trailer_len + FOOTER_SIZE > stored_size - PREFIX_SIZE - body_len:
         raise CorruptTrailer("frame index is larger than the object")
     if trailer_len + FOOTER_SIZE > len(tail):
-        with fetch(stored_size - FOOTER_SIZE - trailer_len, trailer_len) as extra:
+        with contextlib.closing(fetch(stored_size - FOOTER_SIZE - trailer_len, trailer_len)) as extra:
             body = extra.read()
     else:
         body = tail[len(tail) - FOOTER_SIZE - trailer_len : len(tail) - FOOTER_SIZE]

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from trove_dist.format.codec import ChunkCodec
+from trove_dist.format.header import Header
 from trove_dist.middleware.context import Direction, Operation
 
 Params = Mapping[str, Any]
@@ -43,12 +44,12 @@ class ChunkMiddleware(Middleware):
         return True
 
     @abstractmethod
-    def start_write(self, op: Operation, binding: bytes) -> tuple[ChunkCodec, Params]:
+    def start_write(self, op: Operation, header: Header) -> tuple[ChunkCodec, Params]:
         """Begin one object: a codec, and the JSON-serialisable parameters to record in the
-        header.  ``binding`` identifies this object's header (see ``format.header``)."""
+        header.  ``header.binding`` identifies the object; ``header.chunk_size`` bounds chunks."""
 
     @abstractmethod
-    def start_read(self, params: Params, binding: bytes) -> ChunkCodec:
+    def start_read(self, params: Params, header: Header) -> ChunkCodec:
         """A codec for an object whose header recorded ``params``."""
 
 

@@ -15,6 +15,7 @@ import zstandard
 
 from trove_dist.errors import CorruptHeader
 from trove_dist.format.codec import ChunkCodec
+from trove_dist.format.header import Header
 from trove_dist.middleware.base import ChunkMiddleware, Params
 from trove_dist.middleware.context import Operation
 
@@ -99,14 +100,8 @@ class Compress(ChunkMiddleware):
                 return False
         return True
 
-    def start_write(self, op: Operation, binding: bytes) -> tuple[ChunkCodec, Params]:
-        return self._codec(), {"level": self.level}
+    def start_write(self, op: Operation, header: Header) -> tuple[ChunkCodec, Params]:
+        return _ZstdCodec(self.level, self.min_size, header.chunk_size), {"level": self.level}
 
-    def start_read(self, params: Params, binding: bytes) -> ChunkCodec:
-        return self._codec()
-
-    def _codec(self) -> _ZstdCodec:
-        return _ZstdCodec(self.level, self.min_size, self.chunk_size)
-
-    #: Set by the pipeline for the object being processed (decompression is bounded by it).
-    chunk_size: int = 64 * 1024 * 1024
+    def start_read(self, params: Params, header: Header) -> ChunkCodec:
+        return _ZstdCodec(self.level, self.min_size, header.chunk_size)

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from trove_dist.errors import CorruptHeader, TamperedFrame
 from trove_dist.format.codec import ChunkCodec
+from trove_dist.format.header import Header
 from trove_dist.middleware.base import ChunkMiddleware, Params
 from trove_dist.middleware.context import Operation
 from trove_dist.middleware.encrypt.keys import KEY_BYTES, KeyProvider
@@ -59,14 +60,14 @@ class Encrypt(ChunkMiddleware):
     def __init__(self, keys: KeyProvider) -> None:
         self.keys = keys
 
-    def start_write(self, op: Operation, binding: bytes) -> tuple[ChunkCodec, Params]:
+    def start_write(self, op: Operation, header: Header) -> tuple[ChunkCodec, Params]:
         data_key = os.urandom(KEY_BYTES)
         key_id, wrapped = self.keys.wrap(data_key)
         params = {"alg": ALGORITHM, "kid": key_id, "wk": base64.b64encode(wrapped).decode("ascii")}
-        return _GCMCodec(data_key, binding), params
+        return _GCMCodec(data_key, header.binding), params
 
-    def start_read(self, params: Params, binding: bytes) -> ChunkCodec:
-        return _GCMCodec(self.data_key(params), binding)
+    def start_read(self, params: Params, header: Header) -> ChunkCodec:
+        return _GCMCodec(self.data_key(params), header.binding)
 
     def data_key(self, params: Params) -> bytes:
         if params.get("alg") != ALGORITHM:
