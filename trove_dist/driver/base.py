@@ -17,7 +17,14 @@ from enum import Enum
 from typing import ClassVar, Self
 
 from trove_dist.checksum import Checksum, validate_algorithm
-from trove_dist.driver.body import DEFAULT_CHUNK_SIZE, MeteredChunks, PutBody, iter_chunks, known_size
+from trove_dist.driver.body import (
+    DEFAULT_CHUNK_SIZE,
+    ChecksumSource,
+    MeteredChunks,
+    PutBody,
+    iter_chunks,
+    known_size,
+)
 from trove_dist.driver.capabilities import ConditionalDriver, ServerCopyDriver
 from trove_dist.driver.dsn import DSN
 from trove_dist.driver.listing import validate_max_keys
@@ -131,15 +138,15 @@ class Driver(ABC):
         metadata: Mapping[str, str] | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
-        checksum: str | Checksum | MeteredChunks | None = None,
+        checksum: str | Checksum | ChecksumSource | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> ObjectInfo:
         """Store ``data`` at ``bucket/key``, streaming it; replace what was there atomically.
 
         ``checksum`` is an algorithm name (compute and store it), a ``Checksum`` (verify the
-        body against it; on mismatch nothing is written), or the ``MeteredChunks`` of the
-        content this body encodes (store its checksum: the checksum describes the plaintext of
-        a framed object, not the stored bytes).  ``if_none_match="*"`` writes only if
+        body against it; on mismatch nothing is written), or a ``ChecksumSource`` such as the
+        ``MeteredChunks`` of the content this body encodes (store *its* checksum: for a framed
+        object the checksum describes the plaintext, not the stored bytes).  ``if_none_match="*"`` writes only if
         the key is absent; ``if_match=etag`` only if the current etag is ``etag``.
         """
         self._check_open()
@@ -158,11 +165,11 @@ class Driver(ABC):
         )
         if isinstance(checksum, Checksum):
             body = MeteredChunks(iter_chunks(data, chunk_size), expected=checksum, what=f"{bucket}/{key}")
-        elif isinstance(checksum, MeteredChunks):
-            body = MeteredChunks(iter_chunks(data, chunk_size), checksum_of=checksum)
-        else:
+        elif checksum is None or isinstance(checksum, str):
             algorithm = validate_algorithm(checksum) if checksum else None
             body = MeteredChunks(iter_chunks(data, chunk_size), algorithm=algorithm)
+        else:
+            body = MeteredChunks(iter_chunks(data, chunk_size), checksum_of=checksum)
         return self._put(bucket, key, body, options)
 
     def get(self, bucket: str, key: str, *, offset: int = 0, length: int | None = None) -> ObjectReader:

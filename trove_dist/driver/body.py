@@ -12,6 +12,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Protocol, TypeAlias, runtime_checkable
 
 from trove_dist.checksum import Checksum, new_hasher, validate_algorithm
@@ -114,6 +115,19 @@ def _unwrap(data: object) -> object:
     return data.file if isinstance(data, tempfile._TemporaryFileWrapper) else data
 
 
+class ChecksumSource(Protocol):
+    """Something that knows a checksum once a body has been consumed (``MeteredChunks``, or a
+    value already known, e.g. when rewriting an object whose plaintext does not change)."""
+
+    @property
+    def checksum(self) -> Checksum | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KnownChecksum:
+    checksum: Checksum | None
+
+
 class MeteredChunks:
     """An iterator over body chunks that counts bytes and hashes them on the way through.
 
@@ -127,7 +141,7 @@ class MeteredChunks:
         algorithm: str | None = None,
         expected: Checksum | None = None,
         what: str = "body",
-        checksum_of: MeteredChunks | None = None,
+        checksum_of: ChecksumSource | None = None,
     ) -> None:
         """``checksum_of``: report *that* stream's checksum instead of hashing this one — used
         when this body is a transformed form (framed, encrypted) of the content the checksum

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,7 +59,7 @@ class Header:
         material = MAGIC + struct.pack(">HI", self.version, self.chunk_size) + self.object_id + names
         return hashlib.sha256(material).digest()
 
-    def with_params(self, params: list[Mapping[str, Any]]) -> Header:
+    def with_params(self, params: Sequence[Mapping[str, Any]]) -> Header:
         specs = tuple(TransformSpec(spec.name, dict(p)) for spec, p in zip(self.chain, params, strict=True))
         return Header(self.object_id, self.chunk_size, specs, self.version)
 
