@@ -45,6 +45,10 @@ class UploadNotFound(NotFound):
         self.upload_id = upload_id
 
 
+class InvalidPart(TroveError, ValueError):
+    """A multipart completion names a part that was not uploaded (or not with that etag)."""
+
+
 class BackendNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"no backend named {name!r}")

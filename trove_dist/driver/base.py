@@ -100,6 +100,13 @@ class Driver(ABC):
         if self._closed:
             raise DriverClosed(f"the {self.name} driver is closed")
 
+    def _guard(self, bucket: str, *keys: str) -> None:
+        """The checks every public method makes; capability methods call it themselves."""
+        self._check_open()
+        validate_bucket(bucket)
+        for key in keys:
+            validate_key(key)
+
     # ---- buckets -----------------------------------------------------------------------
 
     def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:

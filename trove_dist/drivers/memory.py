@@ -12,14 +12,15 @@ import bisect
 import functools
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Self
 
 from trove_dist.checksum import new_hasher
-from trove_dist.driver.base import Driver, PutOptions, check_range
-from trove_dist.driver.body import MeteredChunks
+from trove_dist.driver.base import Driver, PutOptions, check_range, guess_content_type
+from trove_dist.driver.body import MeteredChunks, PutBody, iter_chunks
+from trove_dist.driver.capabilities import MAX_PARTS, MultipartUpload, PartInfo
 from trove_dist.driver.dsn import DSN
 from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, start_position
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
@@ -29,9 +30,12 @@ from trove_dist.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
     BucketNotFound,
+    InvalidPart,
     ObjectNotFound,
     PreconditionFailed,
+    UploadNotFound,
 )
+from trove_dist.ids import new_upload_id
 
 
 @dataclass
@@ -41,10 +45,21 @@ class _Bucket:
     keys: list[str] = field(default_factory=list)  # sorted, for listing
 
 
+@dataclass
+class _Upload:
+    bucket: str
+    key: str
+    content_type: str
+    metadata: dict[str, str]
+    initiated: datetime
+    parts: dict[int, tuple[bytes, PartInfo]] = field(default_factory=dict)
+
+
 class _Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.buckets: dict[str, _Bucket] = {}
+        self.uploads: dict[str, _Upload] = {}
 
 
 _named_stores: dict[str, _Store] = {}
@@ -156,6 +171,98 @@ class MemoryDriver(Driver):
             if b.objects.pop(key, None) is not None:
                 b.keys.pop(bisect.bisect_left(b.keys, key))
 
+    # ---- multipart ----------------------------------------------------------------------
+
+    def initiate_multipart(
+        self, bucket: str, key: str, *, content_type: str | None = None, metadata: dict[str, str] | None = None
+    ) -> str:
+        self._guard(bucket, key)
+        upload = _Upload(
+            bucket, key, content_type or guess_content_type(key), normalize_metadata(metadata), datetime.now(UTC)
+        )
+        upload_id = new_upload_id()
+        with self._store.lock:
+            self._bucket(bucket)
+            self._store.uploads[upload_id] = upload
+        return upload_id
+
+    def _upload(self, bucket: str, key: str, upload_id: str) -> _Upload:
+        with self._store.lock:
+            self._bucket(bucket)
+            upload = self._store.uploads.get(upload_id)
+        if upload is None or (upload.bucket, upload.key) != (bucket, key):
+            raise UploadNotFound(bucket, key, upload_id)
+        return upload
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, part_number: int, data: PutBody) -> PartInfo:
+        self._guard(bucket, key)
+        _check_part_number(part_number)
+        upload = self._upload(bucket, key, upload_id)
+        content = b"".join(bytes(c) for c in iter_chunks(data))
+        part = PartInfo(part_number, _etag(content), len(content))
+        with self._store.lock:
+            self._upload(bucket, key, upload_id)  # still there: not aborted or completed meanwhile
+            upload.parts[part_number] = (content, part)
+        return part
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+        self._guard(bucket, key)
+        upload = self._upload(bucket, key, upload_id)
+        with self._store.lock:
+            return [part for _, part in sorted(upload.parts.values(), key=lambda item: item[1].part_number)]
+
+    def complete_multipart(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> ObjectInfo:
+        self._guard(bucket, key)
+        with self._store.lock:
+            upload = self._upload(bucket, key, upload_id)
+            data = b"".join(_chosen_parts(upload.parts, parts, bucket, key, upload_id))
+            info = ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=len(data),
+                etag=f"{_etag(''.join(p.etag for p in parts).encode())}-{len(parts)}",
+                last_modified=datetime.now(UTC),
+                content_type=upload.content_type,
+                metadata=upload.metadata,
+            )
+            b = self._bucket(bucket)
+            current = b.objects.get(key)
+            options = PutOptions(upload.content_type, upload.metadata, if_match, if_none_match, None)
+            _check_preconditions(bucket, key, current[1] if current else None, options)
+            if current is None:
+                bisect.insort(b.keys, key)
+            b.objects[key] = (data, info)
+            del self._store.uploads[upload_id]
+        return info
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        self._guard(bucket, key)
+        with self._store.lock:
+            self._upload(bucket, key, upload_id)
+            del self._store.uploads[upload_id]
+
+    def list_multipart_uploads(self, bucket: str, prefix: str = "") -> list[MultipartUpload]:
+        self._guard(bucket)
+        with self._store.lock:
+            self._bucket(bucket)
+            return sorted(
+                (
+                    MultipartUpload(u.bucket, u.key, upload_id, u.initiated)
+                    for upload_id, u in self._store.uploads.items()
+                    if u.bucket == bucket and u.key.startswith(prefix)
+                ),
+                key=lambda u: (u.key, u.upload_id),
+            )
+
     def delete_if_match(self, bucket: str, key: str, etag: str) -> None:
         self._check_open()
         validate_bucket(bucket)
@@ -246,6 +353,35 @@ class MemoryDriver(Driver):
         with self._store.lock:
             found = self._bucket(bucket).objects.get(key)
         return found[1] if found else None
+
+
+def _etag(data: bytes) -> str:
+    hasher = new_hasher("xxh3")
+    hasher.update(data)
+    return hasher.hexdigest()
+
+
+def _check_part_number(part_number: int) -> None:
+    if not isinstance(part_number, int) or not 1 <= part_number <= MAX_PARTS:
+        raise ValueError(f"part numbers run from 1 to {MAX_PARTS}")
+
+
+def _chosen_parts(
+    uploaded: dict[int, tuple[bytes, PartInfo]], chosen: Sequence[PartInfo], bucket: str, key: str, upload_id: str
+) -> list[bytes]:
+    """The parts named for completion, which must have been uploaded with those etags, in order."""
+    if not chosen:
+        raise ValueError("a multipart upload needs at least one part")
+    numbers = [p.part_number for p in chosen]
+    if numbers != sorted(set(numbers)):
+        raise ValueError("parts must be listed in increasing part-number order, each once")
+    out = []
+    for part in chosen:
+        stored = uploaded.get(part.part_number)
+        if stored is None or stored[1].etag != part.etag:
+            raise InvalidPart(f"part {part.part_number} of upload {upload_id} for {bucket}/{key} was not uploaded")
+        out.append(stored[0])
+    return out
 
 
 def _check_preconditions(bucket: str, key: str, current: ObjectInfo | None, options: PutOptions) -> None:

@@ -46,6 +46,7 @@ from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, 
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
+from trove_dist.drivers.local.multipart import LocalMultipart
 from trove_dist.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -79,7 +80,7 @@ class _Child:
     is_dir: bool
 
 
-class LocalDriver(Driver):
+class LocalDriver(Driver, LocalMultipart):
     schemes = ("file",)
     limitations = frozenset({Limitation.NO_OBJECT_AND_PREFIX_SAME_NAME})
 
