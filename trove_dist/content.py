@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
-from trove_dist.driver.base import Driver, guess_content_type
+from trove_dist.driver.base import Driver, check_range, guess_content_type
 from trove_dist.driver.body import MeteredChunks, PutBody, iter_chunks, known_size
 from trove_dist.driver.models import ObjectInfo, normalize_metadata
 from trove_dist.driver.reader import ObjectReader
-from trove_dist.errors import InvalidRange, MissingKey
+from trove_dist.errors import InvalidRange, MissingKey, ObjectNotFound
 from trove_dist.format.codec import ChunkCodec
 from trove_dist.format.header import Header
 from trove_dist.format.reader import ByteSource, FramedReader, read_framed_range, read_index
@@ -113,6 +113,7 @@ class ContentPipeline:
             if size is not None and not any(isinstance(r.middleware, ObjectMiddleware) for r in pipeline):
                 meta[SIZE_KEY] = str(size)  # object middleware may change the size: then unknown
             body = framed_stream(encoder, plain)
+        old = self.previous(driver, bucket, key)
         stored = driver.put(
             bucket,
             key,
@@ -124,12 +125,16 @@ class ContentPipeline:
             checksum=plain if checksum else None,
             chunk_size=self.chunk_size,
         )
+        self.release(old)
         return logical_info(stored, plain.size)
 
     # ---- read -------------------------------------------------------------------------
 
     def head(self, driver: Driver, bucket: str, key: str) -> ObjectInfo:
         info = driver.head(bucket, key)
+        claimant = self._claimant(Direction.READ, info)
+        if claimant is not None:
+            return logical_info(info, claimant.logical_size(info))
         if is_framed(info) and SIZE_KEY not in info.metadata:
             _, trailer, _ = read_index(_fetcher(driver, bucket, key), info.size)
             return logical_info(info, trailer.plain_size)
@@ -137,28 +142,87 @@ class ContentPipeline:
 
     def get(self, driver: Driver, bucket: str, key: str, offset: int, length: int | None) -> ObjectReader:
         """One request for a plain object; a framed one is then decoded (a range: by fetching
-        its header, index and the frames that hold the range)."""
+        its header, index and the frames that hold the range); an object stored in a
+        middleware's own form (a dedup manifest) is handed to that middleware."""
+        reader: ObjectReader | None
         try:
             reader = driver.get(bucket, key, offset=offset, length=length)
+            info = reader.info
         except InvalidRange:
-            # The offset is past the *stored* end; a framed object's plaintext may be longer.
-            info = driver.head(bucket, key)
+            # The offset is past the *stored* end; the plaintext may be longer than what is stored.
+            reader, info = None, driver.head(bucket, key)
+        claimant = self._claimant(Direction.READ, info)
+        if claimant is not None:
+            if reader is not None:
+                reader.close()
+            size = claimant.logical_size(info)
+            count = check_range(size, offset, length, f"{bucket}/{key}")
+            op = Operation(Direction.READ, bucket, key, info.content_type, current_context())
+            stream = claimant.open_read(op, info, self._decoded(driver, info), offset, length)
+            return ObjectReader(logical_info(info, size), stream, offset=offset, length=count)
+        if reader is None:
             if not is_framed(info):
-                raise
+                raise InvalidRange(f"range starts at byte {offset} but {bucket}/{key} is {info.size} bytes long")
             return self._framed_range(driver, info, offset, length)
-        if not is_framed(reader.info):
+        if not is_framed(info):
             return reader
-        info = reader.info
-        codecs_for = self._codec_factory(bucket, key, info.content_type)
         if offset == 0 and length is None:
-            size_text = info.metadata.get(SIZE_KEY)
-            if size_text is not None and size_text.isdigit():
-                size = int(size_text)
-            else:  # written from a stream of unknown length: the index knows
-                size = read_index(_fetcher(driver, bucket, key), info.size)[1].plain_size
-            return ObjectReader(logical_info(info, size), FramedReader(reader, codecs_for), length=size)
+            return self._decoded_whole(driver, info, reader)
         reader.close()  # it served to learn the object is framed; fetch only what the range needs
         return self._framed_range(driver, info, offset, length)
+
+    def _decoded(self, driver: Driver, info: ObjectInfo) -> ObjectReader:
+        """The whole stored content, with any framing undone."""
+        reader = driver.get(info.bucket, info.key)
+        return self._decoded_whole(driver, info, reader) if is_framed(info) else reader
+
+    def _decoded_whole(self, driver: Driver, info: ObjectInfo, reader: ObjectReader) -> ObjectReader:
+        codecs_for = self._codec_factory(info.bucket, info.key, info.content_type)
+        size_text = info.metadata.get(SIZE_KEY)
+        if size_text is not None and size_text.isdigit() and self._claimant(Direction.READ, info) is None:
+            size = int(size_text)
+        else:  # written from a stream of unknown length: the index knows
+            size = read_index(_fetcher(driver, info.bucket, info.key), info.size)[1].plain_size
+        return ObjectReader(logical_info(info, size), FramedReader(reader, codecs_for), length=size)
+
+    def _claimant(self, direction: Direction, info: ObjectInfo) -> ObjectMiddleware | None:
+        if not self.active:
+            return None
+        for registration in self._pipeline(direction, info.bucket, info.key, info.content_type):
+            middleware = registration.middleware
+            if isinstance(middleware, ObjectMiddleware) and middleware.claims(info):
+                return middleware
+        return None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def _tracking(self, bucket: str, key: str) -> bool:
+        return self.active and any(
+            isinstance(r.middleware, ObjectMiddleware) and r.middleware.tracks_lifecycle
+            for r in self._pipeline(Direction.WRITE, bucket, key, None)
+        )
+
+    def previous(self, driver: Driver, bucket: str, key: str) -> ObjectInfo | None:
+        """The object about to be replaced or deleted, when a middleware must release it."""
+        if not self._tracking(bucket, key):
+            return None
+        try:
+            return driver.head(bucket, key)
+        except ObjectNotFound:
+            return None
+
+    def release(self, old: ObjectInfo | None) -> None:
+        if old is None:
+            return
+        claimant = self._claimant(Direction.WRITE, old)
+        if claimant is not None:
+            op = Operation(Direction.WRITE, old.bucket, old.key, old.content_type, current_context())
+            claimant.released(op, old)
+
+    def delete(self, driver: Driver, bucket: str, key: str) -> None:
+        old = self.previous(driver, bucket, key)
+        driver.delete(bucket, key)
+        self.release(old)
 
     def _framed_range(self, driver: Driver, info: ObjectInfo, offset: int, length: int | None) -> ObjectReader:
         codecs_for = self._codec_factory(info.bucket, info.key, info.content_type)

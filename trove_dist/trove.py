@@ -260,7 +260,7 @@ class Trove:
 
     def delete(self, bucket: str | None, key: str) -> None:
         bucket = self._bucket(bucket)
-        self._driver_for(bucket, key).delete(bucket, key)
+        self.content.delete(self._driver_for(bucket, key), bucket, key)
 
     def list(
         self,

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
+from trove_dist.driver.models import ObjectInfo
+from trove_dist.driver.reader import ObjectReader
 from trove_dist.format.codec import ChunkCodec
 from trove_dist.format.header import Header
 from trove_dist.middleware.context import Direction, Operation
@@ -62,3 +64,27 @@ class ObjectMiddleware(Middleware):
     def wrap_write(self, op: Operation, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """Observe or rewrite the plaintext stream; raise to refuse the object."""
         return chunks
+
+    # A middleware that stores content in a form of its own (a dedup manifest) marks the object
+    # in its metadata and implements the three hooks below; the pipeline calls them for objects
+    # the middleware ``claims``.
+
+    #: Set to True by a middleware whose objects hold references that must be released when the
+    #: object is deleted or overwritten (the pipeline then looks at the old object first).
+    tracks_lifecycle: ClassVar[bool] = False
+
+    def claims(self, info: ObjectInfo) -> bool:
+        """Whether ``info`` (as stored, reserved metadata included) is in this middleware's form."""
+        return False
+
+    def open_read(self, op: Operation, info: ObjectInfo, stored: ObjectReader, offset: int, length: int | None) -> IO[bytes]:
+        """The plaintext (or the range of it) of a claimed object; ``stored`` reads its stored
+        form from the start.  Returns a readable binary stream."""
+        raise TypeError(f"{type(self).__name__} claims objects but does not implement open_read")
+
+    def logical_size(self, info: ObjectInfo) -> int:
+        """The plaintext size of a claimed object."""
+        return info.size
+
+    def released(self, op: Operation, info: ObjectInfo) -> None:
+        """A claimed object was deleted or overwritten: drop what it referenced."""
