@@ -88,11 +88,14 @@ class ContentPipeline:
         if_match: str | None,
         if_none_match: str | None,
         checksum: str | None,
+        size: int | None = None,
     ) -> ObjectInfo:
         content_type = content_type or guess_content_type(key)
         op = Operation(Direction.WRITE, bucket, key, content_type, current_context())
         pipeline = self.resolver.resolve(op)
         meta = user_metadata(metadata)
+        if size is None:
+            size = known_size(data)
         chunks: Iterator[bytes | memoryview] = iter_chunks(data, self.chunk_size)
         for registration in pipeline:
             middleware = registration.middleware
@@ -100,6 +103,7 @@ class ContentPipeline:
                 middleware.prepare_write(op, meta)
                 chunks = middleware.wrap_write(op, _as_bytes(chunks))
         plain = MeteredChunks(chunks, algorithm=checksum)
+        rewrites = any(isinstance(r.middleware, ObjectMiddleware) for r in pipeline)  # sizes may change
         transforms = [
             r.middleware
             for r in pipeline
@@ -108,10 +112,9 @@ class ContentPipeline:
         body: Iterable[bytes | memoryview] = plain
         if transforms:
             encoder = start_framing(op, transforms, self.chunk_size)
-            size = known_size(data)
             meta[FORMAT_KEY] = FRAMED_V1
-            if size is not None and not any(isinstance(r.middleware, ObjectMiddleware) for r in pipeline):
-                meta[SIZE_KEY] = str(size)  # object middleware may change the size: then unknown
+            if size is not None and not rewrites:
+                meta[SIZE_KEY] = str(size)
             body = framed_stream(encoder, plain)
         old = self.previous(driver, bucket, key)
         stored = driver.put(
@@ -124,6 +127,7 @@ class ContentPipeline:
             if_none_match=if_none_match,
             checksum=plain if checksum else None,
             chunk_size=self.chunk_size,
+            size=None if transforms or rewrites else size,
         )
         self.release(old)
         return logical_info(stored, plain.size)

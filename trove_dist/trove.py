@@ -212,7 +212,11 @@ class Trove:
         metadata: Mapping[str, str] | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
+        size: int | None = None,
     ) -> ObjectInfo:
+        """Store ``data`` (bytes, a binary file object or an iterable of chunks) through the
+        middleware pipeline on the backend the key routes to.  ``size`` is the body's length
+        when the body itself cannot tell (a wrapped stream)."""
         bucket = self._bucket(bucket)
         return self.content.put(
             self._driver_for(bucket, key),
@@ -224,6 +228,7 @@ class Trove:
             if_match=if_match,
             if_none_match=if_none_match,
             checksum=self.checksum,
+            size=size,
         )
 
     def get(

@@ -22,6 +22,8 @@ class VerifyingReader(io.RawIOBase):
         self._hasher = new_hasher(expected.algorithm)
         self._remaining = inner.length
         self.info: ObjectInfo = inner.info
+        self.offset = inner.offset
+        self.length = inner.length
 
     def readable(self) -> bool:
         return True

@@ -130,6 +130,7 @@ def put(
             metadata=metadata,
             if_match=if_match,
             if_none_match="*" if if_none_match else None,
+            size=size,
         )
     say(f"put {location} ({stored_summary(info)})")
 

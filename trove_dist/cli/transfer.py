@@ -109,4 +109,5 @@ def copy_between(source: Trove, src: Location, target: Trove, dst: Location, pro
             MeteredReader(reader, advance),
             content_type=reader.info.content_type,
             metadata=reader.info.metadata,
+            size=reader.length,
         )

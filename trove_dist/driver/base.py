@@ -147,6 +147,7 @@ class Driver(ABC):
         if_none_match: str | None = None,
         checksum: str | Checksum | ChecksumSource | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        size: int | None = None,
     ) -> ObjectInfo:
         """Store ``data`` at ``bucket/key``, streaming it; replace what was there atomically.
 
@@ -168,7 +169,7 @@ class Driver(ABC):
             metadata=normalize_metadata(metadata),
             if_match=if_match,
             if_none_match=if_none_match,
-            size_hint=known_size(data),
+            size_hint=size if size is not None else known_size(data),
         )
         if isinstance(checksum, Checksum):
             body = MeteredChunks(iter_chunks(data, chunk_size), expected=checksum, what=f"{bucket}/{key}")
