@@ -51,7 +51,7 @@ def decode(blob: bytes) -> bytes:
     return FramedReader(io.BytesIO(blob), codecs_for).read()
 
 
-def fetcher(blob: bytes):  # type: ignore[no-untyped-def]
+def fetcher(blob: bytes):
     return lambda offset, length: io.BytesIO(blob[offset : offset + length])
 
 
@@ -174,7 +174,7 @@ def test_tampered_frame_is_named() -> None:
         lambda b: b[:14] + b"{not json" + b[14:],
     ],
 )
-def test_corrupt_headers_raise_format_errors_not_crashes(mutate) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_headers_raise_format_errors_not_crashes(mutate) -> None:
     blob, _ = encode(b"data" * 3000, 4096, ["zstd"])
     with pytest.raises(FormatError):
         decode(mutate(blob))
@@ -188,7 +188,7 @@ def test_corrupt_headers_raise_format_errors_not_crashes(mutate) -> None:  # typ
         lambda b: b[:-16] + struct.pack(">I", 2**30) + b[-12:],
     ],
 )
-def test_corrupt_trailers_raise_format_errors_for_ranges(mutate) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_trailers_raise_format_errors_for_ranges(mutate) -> None:
     blob, _ = encode(b"data" * 3000, 4096, ["zstd"])
     bad = mutate(blob)
     with pytest.raises((CorruptTrailer, CorruptHeader)):

@@ -127,13 +127,13 @@ def test_generator_keeps_its_sizes_and_drops_empty_chunks() -> None:
         yield memoryview(b"")
 
     # PutBody says Iterable[bytes]; bytearray and memoryview chunks are accepted too.
-    chunks = iter_chunks(body(), 2)  # type: ignore[arg-type]
+    chunks = iter_chunks(body(), 2)
     assert [bytes(c) for c in chunks] == [b"ab", b"cde", b"fghij"]
 
 
 def test_generator_yielding_non_byte_memoryviews() -> None:
     numbers = array.array("I", [1, 2, 3])
-    chunks = list(iter_chunks(iter([memoryview(numbers)])))  # type: ignore[arg-type]
+    chunks = list(iter_chunks(iter([memoryview(numbers)])))
     assert [len(c) for c in chunks] == [12]
     assert b"".join(bytes(c) for c in chunks) == numbers.tobytes()
 
