@@ -1,0 +1,225 @@
+"""A real OpenSSH sshd serving ``internal-sftp`` to one chrooted user, on a free loopback port.
+
+Everything the server needs is generated per run: a host key, a client key, the config, and a
+chroot directory.  sshd insists that the chroot and every directory above it belong to root and
+are not group- or world-writable, which rules out ``/tmp``: the chroot goes under ``/srv`` (or
+``/var/lib``) and is removed at teardown.  Uploads go to ``/data`` inside the chroot, the only
+directory the user owns.
+
+The tests run as root (here and in CI): the fixture creates the system user if it is absent and
+gives it a password for the password-login test, reset to ``*`` (no password, not locked — a
+locked account is refused even with a key) at teardown.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from tests.servers.process import free_port, running, wait_until
+
+SSHD = "/usr/sbin/sshd"
+USER = "trove-sftp"
+#: The directory inside the chroot that the user owns and objects are stored under.
+DATA_DIR = "data"
+
+
+@dataclass
+class SFTPServer:
+    """A running sshd and everything a test needs to reach it."""
+
+    port: int
+    user: str
+    password: str
+    chroot: Path
+    client_key: Path
+    known_hosts: Path
+    host_key_line: str  # "ssh-ed25519 AAAA…", as in a .pub file
+    config: Path
+    log: Path
+    host: str = "127.0.0.1"
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _running: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+
+    @property
+    def data(self) -> Path:
+        """The storage root as seen on this machine (``/data`` as the SFTP user sees it)."""
+        return self.chroot / DATA_DIR
+
+    @property
+    def host_key_base64(self) -> str:
+        return self.host_key_line.split()[1]
+
+    @property
+    def host_key_fingerprint(self) -> str:
+        """``SHA256:…`` as ``ssh-keygen -l`` prints it (unpadded base64 of the key blob's digest)."""
+        digest = hashlib.sha256(base64.b64decode(self.host_key_base64)).digest()
+        return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+    def dsn(self, root: str = f"/{DATA_DIR}", *, password: str | None = None, **params: str) -> str:
+        """A DSN for this server; by default key login checked against the generated known_hosts."""
+        if password is None and "key" not in params:
+            params["key"] = str(self.client_key)
+        if "host_key" not in params and "known_hosts" not in params:
+            params["known_hosts"] = str(self.known_hosts)
+        auth = self.user + (f":{quote(password, safe='')}" if password is not None else "")
+        query = "&".join(f"{name}={quote(value, safe='/:')}" for name, value in params.items())
+        return f"sftp://{auth}@{self.host}:{self.port}{root}" + (f"?{query}" if query else "")
+
+    def session_pids(self) -> list[int]:
+        """The per-connection sshd processes (children of the listener we started)."""
+        if self.proc is None:
+            return []
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        with contextlib.suppress(FileNotFoundError):
+            return [int(pid) for pid in children.read_text().split()]
+        return []
+
+    def kill_sessions(self) -> int:
+        """Drop every open connection, as a network failure or a server restart would; the
+        listener keeps running.  Returns how many sessions were killed."""
+        pids = self.session_pids()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not set(pids) & set(self.session_pids()), 10, "sshd sessions to exit")
+        return len(pids)
+
+    def stop(self) -> None:
+        """Stop sshd: its sessions (each forked child calls setsid, so stopping the listener's
+        process group would leave them serving), then the listener."""
+        if self.proc is not None:
+            self.kill_sessions()
+        self._running.close()
+        self.proc = None
+
+    def start(self) -> None:
+        """(Re)start sshd on the same port with the same keys; returns once it accepts."""
+        if self.proc is not None:
+            raise RuntimeError("sshd is already running")
+        argv = [SSHD, "-D", "-e", "-f", str(self.config)]
+        self.proc = self._running.enter_context(running(argv, port=self.port, name="sshd", log=self.log, timeout=15))
+
+
+def _run(*argv: str, stdin: bytes | None = None) -> str:
+    done = subprocess.run(argv, input=stdin, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+    return done.stdout.decode()
+
+
+def _ensure_user(password: str) -> None:
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        _run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER)
+    # A random password for this run (given on stdin, never on a command line).
+    hashed = _run("openssl", "passwd", "-6", "-stdin", stdin=password.encode()).strip()
+    _run("usermod", "-p", hashed, USER)
+
+
+def _reset_user() -> None:
+    with contextlib.suppress(KeyError, RuntimeError):
+        pwd.getpwnam(USER)
+        _run("usermod", "-p", "*", USER)
+
+
+def _make_base() -> Path:
+    """A root-owned directory outside /tmp holding the chroot (``jail``) and the authorized keys
+    (sshd reads them as the user, who cannot traverse a private temporary directory)."""
+    for parent in (Path("/srv"), Path("/var/lib")):
+        st = parent.stat() if parent.is_dir() else None
+        if st is not None and st.st_uid == 0 and not st.st_mode & 0o022:
+            break
+    else:
+        raise RuntimeError("neither /srv nor /var/lib is a root-owned, non-writable directory for the chroot")
+    base = parent / f"trove-test-{secrets.token_hex(6)}"
+    chroot = base / "jail"
+    data = chroot / DATA_DIR
+    for directory in (base, chroot, data):
+        directory.mkdir(mode=0o755)
+        os.chmod(directory, 0o755)  # whatever the umask says
+    user = pwd.getpwnam(USER)
+    os.chown(data, user.pw_uid, user.pw_gid)
+    return base
+
+
+def _write_config(work: Path, port: int, base: Path) -> Path:
+    config = work / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {work / 'host_key'}",
+                f"PidFile {work / 'sshd.pid'}",
+                f"AuthorizedKeysFile {base / 'authorized_keys'}",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "StrictModes no",
+                "PermitRootLogin no",
+                "AllowTcpForwarding no",
+                "X11Forwarding no",
+                "LogLevel VERBOSE",
+                "Subsystem sftp internal-sftp",
+                f"Match User {USER}",
+                "    PasswordAuthentication yes",
+                "    ForceCommand internal-sftp",
+                f"    ChrootDirectory {base / 'jail'}",
+                "",
+            ]
+        )
+    )
+    return config
+
+
+@contextlib.contextmanager
+def sftp_server(work: Path) -> Iterator[SFTPServer]:
+    """Start sshd for the tests; ``work`` (a private temporary directory) holds keys and config."""
+    password = secrets.token_urlsafe(18)
+    _ensure_user(password)
+    base = _make_base()
+    try:
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "trove-test-host", "-f", str(work / "host_key"))
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "trove-test-client", "-f", str(work / "client_key"))
+        shutil.copy(work / "client_key.pub", base / "authorized_keys")
+        os.chmod(base / "authorized_keys", 0o644)
+        host_key_line = " ".join((work / "host_key.pub").read_text().split()[:2])
+        port = free_port()
+        known_hosts = work / "known_hosts"
+        known_hosts.write_text(f"[127.0.0.1]:{port} {host_key_line}\n")
+        config = _write_config(work, port, base)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+        _run(SSHD, "-t", "-f", str(config))
+        server = SFTPServer(
+            port=port,
+            user=USER,
+            password=password,
+            chroot=base / "jail",
+            client_key=work / "client_key",
+            known_hosts=known_hosts,
+            host_key_line=host_key_line,
+            config=config,
+            log=work / "sshd.log",
+        )
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        _reset_user()
