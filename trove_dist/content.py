@@ -19,7 +19,7 @@ from trove_dist.driver.base import Driver, check_range, guess_content_type
 from trove_dist.driver.body import MeteredChunks, PutBody, iter_chunks, known_size
 from trove_dist.driver.models import ObjectInfo, normalize_metadata
 from trove_dist.driver.reader import ObjectReader
-from trove_dist.errors import InvalidRange, MissingKey, ObjectNotFound
+from trove_dist.errors import InvalidRange, MissingKey, ObjectNotFound, UnsupportedCapability
 from trove_dist.format.codec import ChunkCodec
 from trove_dist.format.header import Header
 from trove_dist.format.reader import ByteSource, FramedReader, read_framed_range, read_index
@@ -240,6 +240,40 @@ class ContentPipeline:
             r.middleware.transform: r.middleware for r in pipeline if isinstance(r.middleware, ChunkMiddleware)
         }
         return _CodecFactory(available)
+
+
+    def codecs_for_any(self, header: Header) -> Sequence[ChunkCodec]:
+        """Codecs for a header from any registered chunk middleware with the right transform —
+        what pipeline steps use: the chain was fixed when the stream was created."""
+        available: dict[str, ChunkMiddleware] = {}
+        for registration in self.resolver.registrations:
+            if isinstance(registration.middleware, ChunkMiddleware):
+                available.setdefault(registration.middleware.transform, registration.middleware)
+        return _CodecFactory(available)(header)
+
+    def stream_plan(
+        self, bucket: str, key: str, content_type: str | None, metadata: Mapping[str, str] | None, size: int | None
+    ) -> tuple[str, dict[str, str], Header | None]:
+        """Content type, stored metadata and framed header (if any) for an object written by the
+        chunk pipeline.  Object middleware needs the whole object in order, which a chunked
+        stream does not have: it is refused rather than skipped."""
+        content_type = content_type or guess_content_type(key)
+        op = Operation(Direction.WRITE, bucket, key, content_type, current_context())
+        pipeline = self.resolver.resolve(op)
+        whole = [r.middleware for r in pipeline if isinstance(r.middleware, ObjectMiddleware)]
+        if whole:
+            names = ", ".join(type(m).__name__ for m in whole)
+            raise UnsupportedCapability("chunk pipeline", f"object middleware ({names}) on streamed objects")
+        meta = user_metadata(metadata)
+        transforms = [
+            r.middleware for r in pipeline if isinstance(r.middleware, ChunkMiddleware) and r.middleware.applies_to(op)
+        ]
+        if not transforms:
+            return content_type, meta, None
+        meta[FORMAT_KEY] = FRAMED_V1
+        if size is not None:
+            meta[SIZE_KEY] = str(size)
+        return content_type, meta, start_framing(op, transforms, self.chunk_size).header
 
 
 class _CodecFactory:

@@ -13,8 +13,8 @@ given: ``close()`` closes them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Self
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Literal, Self
 
 from trove_dist.checksum import Algorithm, validate_algorithm
 from trove_dist.content import ContentPipeline, is_framed, logical_info, user_metadata
@@ -25,6 +25,7 @@ from trove_dist.driver.models import BucketInfo, CommonPrefix, ListPage, ObjectI
 from trove_dist.driver.reader import ObjectReader
 from trove_dist.driver.registry import open_driver
 from trove_dist.errors import BackendNotFound, InvalidBucket
+from trove_dist.ids import new_stream_id
 from trove_dist.merged_listing import merged_page
 from trove_dist.middleware.base import Middleware
 from trove_dist.middleware.context import Direction
@@ -32,6 +33,20 @@ from trove_dist.middleware.registration import Registration
 from trove_dist.middleware.resolver import Resolver
 from trove_dist.middleware.scope import Global, Scope
 from trove_dist.router import DEFAULT_BACKEND, RouteFunc, Router
+from trove_dist.stream import (
+    Backpressure,
+    DownloadStream,
+    Hooks,
+    ObjectRef,
+    Progress,
+    StreamEngine,
+    StreamSpec,
+    ThreadDispatcher,
+    UploadStream,
+)
+from trove_dist.stream.engine import Runtime, encode_header
+from trove_dist.stream.staging import MemoryStaging
+from trove_dist.stream.store import MemoryStreamStore
 from trove_dist.verifying_reader import VerifyingReader
 
 DriverSpec = Driver | str
@@ -76,6 +91,8 @@ class Trove:
         self.checksum = validate_algorithm(checksum) if checksum else None
         self.verify = verify
         self.content = ContentPipeline(Resolver(), chunk_size)
+        self._stream_engine: StreamEngine | None = None
+        self._engine_owner: Trove = self
         self._closed = False
 
     @classmethod
@@ -109,6 +126,8 @@ class Trove:
         pinned.checksum = self.checksum
         pinned.verify = self.verify
         pinned.content = self.content  # the same middleware: a pinned view reads what the parent wrote
+        pinned._stream_engine = None
+        pinned._engine_owner = self
         pinned._closed = True  # close() on a pinned view is a no-op
         return pinned
 
@@ -156,8 +175,11 @@ class Trove:
     # ---- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close every driver and stop the embedded stream executor's threads."""
         if not self._closed:
             self._closed = True
+            if self._stream_engine is not None:
+                self._stream_engine.close()
             self._close_drivers()
 
     def _close_drivers(self) -> None:
@@ -367,6 +389,87 @@ class Trove:
                 metadata=reader.info.metadata if metadata is None else metadata,
                 content_type=content_type or reader.info.content_type,
             )
+
+    # ---- streams ------------------------------------------------------------------------
+
+    def set_stream_engine(self, engine: StreamEngine) -> None:
+        """Run streams on ``engine`` (e.g. Celery workers and Redis, from ``trove_dist.dist``)
+        instead of the embedded thread executor; ``close()`` then closes it."""
+        self._engine_owner._stream_engine = engine
+
+    def stream_engine(self) -> StreamEngine:
+        owner = self._engine_owner
+        if owner._stream_engine is None:
+            runtime = Runtime(
+                store=MemoryStreamStore(),
+                staging=MemoryStaging(),
+                backends=owner._drivers.__getitem__,
+                codecs_for=owner.content.codecs_for_any,
+                describe=lambda ref: owner.content.head(owner._drivers[ref.backend], ref.bucket, ref.key),
+            )
+            owner._stream_engine = StreamEngine(runtime, ThreadDispatcher(runtime))
+        return owner._stream_engine
+
+    def stream(
+        self,
+        bucket: str | None,
+        key: str,
+        direction: Literal["upload", "download"] = "upload",
+        *,
+        resumable: bool = False,
+        backpressure: Backpressure | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+        on_complete: Callable[[ObjectInfo], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        size: int | None = None,
+        stream_id: str | None = None,
+        window: int = 4,
+    ) -> UploadStream | DownloadStream:
+        """A managed, chunked transfer of ``bucket/key``.
+
+        Upload: ``write()`` bytes, then ``close()`` (or leave the ``with`` block) to wait for
+        the stored object; chunks are transformed and stored in parallel by the stream engine.
+        ``stream_id`` resumes a stream another producer began (``missing()`` lists what to send).
+        Download: iterate the returned stream for the object's chunks, or ``download_to(path)``.
+        """
+        bucket = self._bucket(bucket)
+        hooks = Hooks(on_progress, on_chunk, on_complete, on_error)
+        if direction == "download":
+            info = self.head(bucket, key)
+            return DownloadStream(
+                info, self._range_reader(bucket, key), chunk_size=self.chunk_size, window=window, hooks=hooks
+            )
+        if direction != "upload":
+            raise ValueError("direction is 'upload' or 'download'")
+        engine = self.stream_engine()
+        if stream_id is not None:
+            return UploadStream.resume(
+                engine.runtime, engine.dispatcher, stream_id, backpressure=backpressure, hooks=hooks
+            )
+        backend, _ = self.resolve(bucket, key)
+        content_type, stored_metadata, header = self.content.stream_plan(bucket, key, content_type, metadata, size)
+        spec = StreamSpec(
+            stream_id=new_stream_id(),
+            destination=ObjectRef(backend, bucket, key),
+            chunk_size=self.chunk_size,
+            content_type=content_type,
+            metadata=stored_metadata,
+            header=encode_header(header) if header is not None else None,
+            part_min=getattr(self._drivers[backend], "min_part_size", 1),
+        )
+        return UploadStream.open(
+            engine.runtime, engine.dispatcher, spec, backpressure=backpressure, hooks=hooks, resumable=resumable
+        )
+
+    def _range_reader(self, bucket: str, key: str) -> Callable[[int, int], bytes]:
+        def read(offset: int, length: int) -> bytes:
+            with self.get(bucket, key, offset=offset, length=length) as reader:
+                return reader.read()
+
+        return read
 
     def __repr__(self) -> str:
         names = ", ".join(f"{n}={d!r}" for n, d in self._drivers.items())

@@ -8,6 +8,7 @@ key or content type says they are already compressed are not transformed at all.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -39,11 +40,30 @@ ALREADY_COMPRESSED_FAMILIES = frozenset({"image", "video", "audio"})
 
 
 class _ZstdCodec(ChunkCodec):
+    """zstd contexts are not thread-safe, and one object's chunks are encoded by many threads
+    at once in the stream engine: each thread gets its own (de)compressor."""
+
     def __init__(self, level: int, min_size: int, chunk_size: int) -> None:
-        self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
-        self._decompressor = zstandard.ZstdDecompressor()
+        self._level = level
+        self._local = threading.local()
         self._min_size = min_size
         self._chunk_size = chunk_size
+
+    @property
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        compressor: zstandard.ZstdCompressor | None = getattr(self._local, "compressor", None)
+        if compressor is None:
+            compressor = zstandard.ZstdCompressor(level=self._level, write_content_size=True)
+            self._local.compressor = compressor
+        return compressor
+
+    @property
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        decompressor: zstandard.ZstdDecompressor | None = getattr(self._local, "decompressor", None)
+        if decompressor is None:
+            decompressor = zstandard.ZstdDecompressor()
+            self._local.decompressor = decompressor
+        return decompressor
 
     def encode(self, index: int, final: bool, chunk: bytes) -> bytes:
         if len(chunk) >= self._min_size:
