@@ -14,7 +14,7 @@ given: ``close()`` closes them all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Literal, Self
+from typing import Literal, Self, overload
 
 from trove_dist.checksum import Algorithm, validate_algorithm
 from trove_dist.content import ContentPipeline, is_framed, logical_info, user_metadata
@@ -409,6 +409,46 @@ class Trove:
             )
             owner._stream_engine = StreamEngine(runtime, ThreadDispatcher(runtime))
         return owner._stream_engine
+
+    @overload
+    def stream(
+        self,
+        bucket: str | None,
+        key: str,
+        direction: Literal["upload"] = "upload",
+        *,
+        resumable: bool = False,
+        backpressure: Backpressure | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+        on_complete: Callable[[ObjectInfo], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        size: int | None = None,
+        stream_id: str | None = None,
+        window: int = 4,
+    ) -> UploadStream: ...
+
+    @overload
+    def stream(
+        self,
+        bucket: str | None,
+        key: str,
+        direction: Literal["download"],
+        *,
+        resumable: bool = False,
+        backpressure: Backpressure | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+        on_complete: Callable[[ObjectInfo], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        size: int | None = None,
+        stream_id: str | None = None,
+        window: int = 4,
+    ) -> DownloadStream: ...
 
     def stream(
         self,

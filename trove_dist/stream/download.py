@@ -114,6 +114,13 @@ class DownloadStream:
         if self.hooks.on_complete:
             self.hooks.on_complete(self.info)
 
+    def __enter__(self) -> DownloadStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.state.terminal and self.state != StreamState.IDLE:
+            self.state = StreamState.CANCELLED
+
     def download_to(self, path: str | os.PathLike[str], *, resume: bool = True) -> Path:
         """Write the object to ``path``; with ``resume``, continue an interrupted download."""
         target = Path(path)
