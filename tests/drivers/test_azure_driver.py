@@ -269,7 +269,9 @@ def test_failed_staged_put_leaves_only_invisible_blocks(
     driver.put(bucket, "k", b"previous")
 
     def broken() -> Iterator[bytes]:
-        yield data(200 * KiB, "partial")
+        # Six 64 KiB blocks: the fourth waits for a free slot (concurrency=3), so at least one
+        # block is staged before the failure; blocks still queued then are cancelled unsent.
+        yield data(400 * KiB, "partial")
         raise OSError("the source failed mid-stream")
 
     with pytest.raises(OSError, match="mid-stream"):
@@ -280,7 +282,7 @@ def test_failed_staged_put_leaves_only_invisible_blocks(
     # uncommitted — not part of the object, not listed, not an upload — until the key's next
     # commit or seven days.
     staged = uncommitted_ids(sdk, bucket, "k")
-    assert len(staged) == 3
+    assert 1 <= len(staged) <= 6
     assert all(parse_block(i, 0) is not None for i in staged)
     assert driver.list_multipart_uploads(bucket) == []
     assert [o.key for o in driver.list(bucket).objects] == ["k"]
