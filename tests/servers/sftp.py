@@ -79,22 +79,22 @@ class SFTPServer:
 
     def session_pids(self) -> list[int]:
         """The per-connection sshd processes (children of the listener we started)."""
-        if self.proc is None:
-            return []
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        with contextlib.suppress(FileNotFoundError):
-            return [int(pid) for pid in children.read_text().split()]
-        return []
+        return _children(self.proc.pid) if self.proc is not None else []
 
     def kill_sessions(self) -> int:
-        """Drop every open connection, as a network failure or a server restart would; the
-        listener keeps running.  Returns how many sessions were killed."""
-        pids = self.session_pids()
-        for pid in pids:
+        """Drop every open connection, as a network failure would; the listener keeps running.
+
+        Each session is a small tree (a privileged monitor, the user's network process, the
+        sftp subsystem): all of it is killed, by PID, or the network process would keep the
+        connection open.  Returns how many sessions were killed.
+        """
+        sessions = self.session_pids()
+        doomed = [pid for session in sessions for pid in _descendants(session)]
+        for pid in doomed:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not set(pids) & set(self.session_pids()), 10, "sshd sessions to exit")
-        return len(pids)
+        wait_until(lambda: not any(map(_alive, doomed)), 10, "sshd sessions to exit")
+        return len(sessions)
 
     def stop(self) -> None:
         """Stop sshd: its sessions (each forked child calls setsid, so stopping the listener's
@@ -112,6 +112,31 @@ class SFTPServer:
         self.proc = self._running.enter_context(running(argv, port=self.port, name="sshd", log=self.log, timeout=15))
 
 
+def _children(pid: int) -> list[int]:
+    pids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            pids += [int(child) for child in (task / "children").read_text().split()]
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to reap it holds no connection any more)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, parents first."""
+    found = [pid]
+    for child in _children(pid):
+        found += _descendants(child)
+    return found
+
+
 def _run(*argv: str, stdin: bytes | None = None) -> str:
     done = subprocess.run(argv, input=stdin, capture_output=True, check=False)
     if done.returncode != 0:
@@ -119,20 +144,32 @@ def _run(*argv: str, stdin: bytes | None = None) -> str:
     return done.stdout.decode()
 
 
-def _ensure_user(password: str) -> None:
+#: The user's password while any server of this process runs (several may run at once).
+PASSWORD = secrets.token_urlsafe(18)
+_servers_running = 0
+
+
+def _ensure_user() -> None:
+    global _servers_running
     try:
         pwd.getpwnam(USER)
     except KeyError:
         _run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER)
-    # A random password for this run (given on stdin, never on a command line).
-    hashed = _run("openssl", "passwd", "-6", "-stdin", stdin=password.encode()).strip()
-    _run("usermod", "-p", hashed, USER)
+    if _servers_running == 0:
+        # A random password for this run (given on stdin, never on a command line).
+        hashed = _run("openssl", "passwd", "-6", "-stdin", stdin=PASSWORD.encode()).strip()
+        _run("usermod", "-p", hashed, USER)
+    _servers_running += 1
 
 
 def _reset_user() -> None:
-    with contextlib.suppress(KeyError, RuntimeError):
-        pwd.getpwnam(USER)
-        _run("usermod", "-p", "*", USER)
+    """Back to no password (``*``, not locked) when the last server of this process stops."""
+    global _servers_running
+    _servers_running -= 1
+    if _servers_running == 0:
+        with contextlib.suppress(KeyError, RuntimeError):
+            pwd.getpwnam(USER)
+            _run("usermod", "-p", "*", USER)
 
 
 def _make_base() -> Path:
@@ -189,9 +226,12 @@ def _write_config(work: Path, port: int, base: Path) -> Path:
 @contextlib.contextmanager
 def sftp_server(work: Path) -> Iterator[SFTPServer]:
     """Start sshd for the tests; ``work`` (a private temporary directory) holds keys and config."""
-    password = secrets.token_urlsafe(18)
-    _ensure_user(password)
-    base = _make_base()
+    _ensure_user()
+    try:
+        base = _make_base()
+    except BaseException:
+        _reset_user()
+        raise
     try:
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "trove-test-host", "-f", str(work / "host_key"))
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "trove-test-client", "-f", str(work / "client_key"))
@@ -207,7 +247,7 @@ def sftp_server(work: Path) -> Iterator[SFTPServer]:
         server = SFTPServer(
             port=port,
             user=USER,
-            password=password,
+            password=PASSWORD,
             chroot=base / "jail",
             client_key=work / "client_key",
             known_hosts=known_hosts,

@@ -43,7 +43,7 @@ from trove_dist.checksum import new_hasher
 from trove_dist.driver.base import Driver, Limitation, PutOptions, check_range
 from trove_dist.driver.body import MeteredChunks
 from trove_dist.driver.dsn import DSN
-from trove_dist.driver.keypaths import key_components, prefix_directories
+from trove_dist.driver.keypaths import is_canonical, key_components, prefix_directories
 from trove_dist.driver.listing import Position, listing_scope, paginate, start_position
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
@@ -322,8 +322,9 @@ class SFTPDriver(Driver):
         self._attempts("delete_bucket", delete)
 
     def _remove_internal_tree(self, sftp: ExtendedSFTPClient, path: str, bucket: str, *, internal: bool) -> None:
-        """Remove everything under ``path`` except objects: temporary files, records, foreign
-        files, empty directories.  Finding an object (a put that raced the delete) stops it."""
+        """Remove everything under ``path`` except objects: temporary files, records, files whose
+        names no key maps to, empty directories.  Finding an object (a put that raced the delete)
+        stops it."""
         for attrs in _read_dir(sftp, path):
             child = f"{path}/{attrs.filename}"
             mode = attrs.st_mode or 0
@@ -331,7 +332,7 @@ class SFTPDriver(Driver):
             if stat.S_ISDIR(mode):
                 self._remove_internal_tree(sftp, child, bucket, internal=inside)
                 _ignore_missing(sftp.rmdir, child)
-            elif stat.S_ISREG(mode) and not inside:
+            elif stat.S_ISREG(mode) and not inside and is_canonical(attrs.filename):
                 raise BucketNotEmpty(bucket)
             else:
                 _ignore_missing(sftp.remove, child)

@@ -149,6 +149,8 @@ class ConnectionPool:
         self._all: set[Connection] = set()
         self._opening = 0
         self._closed = False
+        #: Connections opened over the pool's life (a reconnect counts as one more).
+        self.opened = 0
 
     def acquire(self) -> Connection:
         """A live connection of our own: an idle one, or a new one if the pool has room."""
@@ -185,6 +187,7 @@ class ConnectionPool:
                 conn.close()
                 raise BackendUnavailable(f"{BACKEND}: the connection pool is closed")
             self._all.add(conn)
+            self.opened += 1
         return conn
 
     def release(self, conn: Connection) -> None:

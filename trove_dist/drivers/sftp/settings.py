@@ -123,10 +123,7 @@ def _root(path: str) -> str:
     """The storage root on the server: the DSN path, or the login directory if there is none."""
     if not path or path == "/":
         return path or "."
-    normalized = posixpath.normpath(path)
-    if any(part == ".." for part in normalized.split("/")):
-        raise InvalidDSN(f"the sftp root {path!r} must not contain '..'")
-    return normalized
+    return posixpath.normpath(path)
 
 
 def _number(dsn: DSN, name: str, kind: type[N], default: N) -> N:
