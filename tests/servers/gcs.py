@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -71,10 +72,24 @@ def gcs_emulator(work_dir: Path) -> Iterator[GCSEmulator]:
         str(port),
         "--in-memory",
     ]
-    with running(
-        argv, port=port, name="gcp-storage-emulator", log=work_dir / "emulator.log", ready=lambda: _answers(server.endpoint)
-    ):
+    log = work_dir / "emulator.log"
+    with running(argv, port=port, name="gcp-storage-emulator", log=log, ready=lambda: _answers(server.endpoint)):
         yield server
+
+
+@pytest.fixture(scope="session", name="gcs")
+def gcs_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GCSEmulator]:
+    """The emulator for a test module (import this fixture into the module that uses it)."""
+    with gcs_emulator(tmp_path_factory.mktemp("gcs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", name="gcs_key")
+def gcs_key_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service-account key file made for the tests (signs presigned URLs)."""
+    path = tmp_path_factory.mktemp("gcs-key") / "service-account.json"
+    write_service_account_key(path)
+    return path
 
 
 def write_service_account_key(path: Path, *, project: str = "trove-test") -> str:
@@ -127,7 +142,7 @@ class RecordingSession(requests.Session):
         self.recorded: list[RecordedRequest] = []
         self._lock = threading.Lock()
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         method_text = method.decode() if isinstance(method, bytes) else method
         url_text = url.decode() if isinstance(url, bytes) else url
         parts = urlsplit(url_text)
@@ -142,7 +157,7 @@ class RecordingSession(requests.Session):
         headers = {str(k): str(v) for k, v in (kwargs.get("headers") or {}).items()}
         with self._lock:
             self.recorded.append(RecordedRequest(method_text.upper(), parts.path, query, body, headers))
-        return super().request(method, url, *args, **kwargs)
+        return super().request(method_text, url_text, *args, **kwargs)
 
     def matching(self, method: str, path_fragment: str = "") -> list[RecordedRequest]:
         with self._lock:
@@ -159,7 +174,7 @@ class PaginatingSession(RecordingSession):
     A page token here is the base64 of the last name the page covered; GCS's are opaque too.
     """
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         response = super().request(method, url, *args, **kwargs)
         url_text = url.decode() if isinstance(url, bytes) else url
         path = urlsplit(url_text).path

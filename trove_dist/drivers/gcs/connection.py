@@ -17,7 +17,7 @@ import requests
 from google.api_core import exceptions as api_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.transport.requests import AuthorizedSession
-from google.cloud import storage
+from google.cloud.storage import Client as StorageClient
 
 from trove_dist.drivers.gcs.config import GCSSettings
 from trove_dist.drivers.gcs.errors import translate
@@ -41,7 +41,7 @@ class Connection:
         self.settings = settings
         self._owns_http = http is None
         if http is None:
-            http = AuthorizedSession(credentials)
+            http = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
             adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
             http.mount("https://", adapter)
             http.mount("http://", adapter)
@@ -53,7 +53,7 @@ class Connection:
         elif isinstance(credentials, AnonymousCredentials):
             project_argument["project"] = None
         try:
-            self.client: Any = storage.Client(
+            self.client: Any = StorageClient(
                 credentials=credentials,
                 _http=self.http,
                 client_options={"api_endpoint": settings.endpoint},

@@ -44,7 +44,7 @@ def resolve(settings: GCSSettings) -> ResolvedCredentials:
         file_credentials, file_project = _load_file(settings.credentials_file)
         project = project or file_project
     if settings.anonymous:
-        requests: Credentials = AnonymousCredentials()
+        requests: Credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     elif file_credentials is not None:
         requests = file_credentials
     else:
@@ -73,10 +73,14 @@ def _load_file(path: str) -> tuple[Credentials, str | None]:
             info = json.load(file)
         kind = info.get("type") if isinstance(info, dict) else None
         if kind == "service_account":
-            account = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+            account = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=SCOPES
+            )
             return account, info.get("project_id")
         if kind == "authorized_user":
-            user = user_credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)
+            user = user_credentials.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+                info, scopes=SCOPES
+            )
             return user, info.get("quota_project_id")
     except (OSError, ValueError, auth_exceptions.GoogleAuthError) as exc:
         # The original message may quote the file; only its type is passed on.

@@ -182,14 +182,10 @@ def assemble_page(
     for prefix in answer.prefixes:
         if hides_prefix(prefix):
             continue
-        if position.admits(prefix):
-            entries.append((prefix, None))
-        elif (
-            not position.skip_prefix
-            and position.after is not None
-            and position.after.startswith(prefix)
-            and has_keys_after(prefix, position.after)
-        ):
+        resumes_inside = (
+            not position.skip_prefix and position.after is not None and position.after.startswith(prefix)
+        )
+        if position.admits(prefix) or (resumes_inside and has_keys_after(prefix, str(position.after))):
             entries.append((prefix, None))
     entries.sort(key=lambda entry: entry[0].encode("utf-8"))
 

@@ -194,7 +194,7 @@ class CompositeUploads:
                 )
             except api_exceptions.NotFound:
                 continue
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged: a leftover hidden object harms no one
                 logger.warning("gcs: could not delete hidden object %r in %s (%s)", name, bucket, type(exc).__name__)
 
 

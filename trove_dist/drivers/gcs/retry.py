@@ -36,7 +36,7 @@ class PolicyRetry(Retry):
         self.policy = policy
         self.operation = operation
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self, func: Callable[..., T], on_error: Callable[[Exception], Any] | None = None
     ) -> Callable[..., T]:
         """Wrap ``func``; ``on_error`` (the SDK passes none) sees each transient failure."""

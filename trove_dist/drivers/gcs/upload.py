@@ -180,9 +180,11 @@ class ResumableSession:
                 method, self._url, data=data, headers=headers, timeout=self._connection.timeout
             )
         except requests.RequestException as exc:
-            self._stale = True
-            # Re-raised without the original: its message quotes the session URL.
-            raise ConnectionError(f"{self._what}: {type(exc).__name__}") from None
+            failure = type(exc).__name__
+        self._stale = True
+        # Raised outside the handler, so the original (whose message quotes the session URL) is
+        # neither the cause nor the context of what the caller sees.
+        raise ConnectionError(f"{self._what}: {failure}")
 
     def _handle(self, response: requests.Response, total: int | None) -> None:
         status = response.status_code
@@ -243,7 +245,8 @@ class Uploader:
         first, last = next(chunks)
         with self._connection.translated("put", bucket, key):
             if last:
-                return self._single_request(bucket, key, bytes(first), body, content_type, metadata, if_generation_match)
+                data = bytes(first)
+                return self._single_request(bucket, key, data, body, content_type, metadata, if_generation_match)
             blob = self._connection.blob(bucket, key)
             blob.content_type = content_type
             blob.metadata = encode_metadata(metadata, None)
@@ -255,16 +258,16 @@ class Uploader:
                 retry=self._connection.retry(f"start the upload of {what}"),
             )
         session = ResumableSession(self._connection, url, what)
-        crc = google_crc32c.Checksum()
+        crc = google_crc32c.Checksum()  # type: ignore[no-untyped-call]
         digest = ""
         resource: dict[str, Any] | None = None
         try:
             view = first
             while True:
                 data = bytes(view)  # the CRC32C extension takes immutable bytes only
-                crc.update(data)
+                crc.update(data)  # type: ignore[no-untyped-call]
                 if last:
-                    digest = base64.b64encode(crc.digest()).decode("ascii")
+                    digest = base64.b64encode(crc.digest()).decode("ascii")  # type: ignore[no-untyped-call]
                     resource = session.send(data, final=True, crc32c=digest)
                     break
                 session.send(data, final=False)
