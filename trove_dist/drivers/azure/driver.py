@@ -21,6 +21,7 @@ import importlib
 import io
 import itertools
 import time
+import weakref
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -40,7 +41,6 @@ from azure.storage.blob import (
     BlockState,
     ContainerClient,
     ContentSettings,
-    StorageStreamDownloader,
     generate_blob_sas,
 )
 
@@ -54,6 +54,7 @@ from trove_dist.driver.reader import ObjectReader
 from trove_dist.drivers.azure import multipart
 from trove_dist.drivers.azure.blocks import BlockSizer, Manifest, new_token
 from trove_dist.drivers.azure.config import MAX_SINGLE_PUT_BYTES, AzureConfig, MiB
+from trove_dist.drivers.azure.download import RangedReader
 from trove_dist.drivers.azure.errors import AzureRequestFailed, azure_errors, error_code, translate
 from trove_dist.drivers.azure.listing import assemble_page, azure_order
 from trove_dist.drivers.azure.metadata import (
@@ -81,8 +82,10 @@ SAS_CLOCK_SKEW = timedelta(minutes=5)
 #: Polling of a pending server-side copy: first wait, and the longest between two polls.
 COPY_POLL_FIRST = 0.05
 COPY_POLL_MAX = 2.0
-#: The largest range one read request asks for (see ``_service_client``).
-READ_CHUNK_LIMIT = 4 * MiB
+#: The largest range one read request asks for, and how many a reader keeps in flight
+#: (see ``download`` for why both are small).
+READ_CHUNK_LIMIT = 2 * MiB
+READ_DEPTH_LIMIT = 2
 
 
 class AzureDriver(Driver):
@@ -93,6 +96,10 @@ class AzureDriver(Driver):
         self._service = _service_client(config)
         self._account = str(self._service.account_name)
         self._account_key = config.account_key or _shared_key_of(self._service)
+        self._read_chunk = min(config.block_size, READ_CHUNK_LIMIT)
+        self._read_depth = min(config.concurrency, READ_DEPTH_LIMIT)
+        #: Readers still open, closed with the driver so that none keeps a thread.
+        self._open_reads: weakref.WeakSet[RangedReader] = weakref.WeakSet()
 
     @classmethod
     def from_dsn(cls, dsn: DSN) -> Self:
@@ -102,6 +109,8 @@ class AzureDriver(Driver):
         return f"<AzureDriver account={self._account} endpoint={self._service.url}>"
 
     def _close(self) -> None:
+        for reader in list(self._open_reads):
+            reader.close()
         self._service.close()
 
     # ---- addressing ---------------------------------------------------------------------
@@ -209,20 +218,34 @@ class AzureDriver(Driver):
             check_range(info.size, offset, 0, what)
             return ObjectReader(info, io.BytesIO(b""), offset=offset, length=0)
         blob = self._blob(bucket, key)
+        chunk = self._read_chunk
         try:
             with azure_errors("get", bucket=bucket, key=key):
-                download = blob.download_blob(
-                    offset=offset if offset or length is not None else None, length=length, max_concurrency=1
+                opening = blob.download_blob(
+                    offset=offset, length=chunk if length is None else min(length, chunk), max_concurrency=1
                 )
+                first = opening.readall()
         except InvalidRange:
             # Azure refuses any range on an empty blob; a read at offset 0 of one is empty.
             info = self._head(bucket, key)
             check_range(info.size, offset, length, what)
             return ObjectReader(info, io.BytesIO(b""), offset=offset, length=0)
-        props = download.properties
+        props = opening.properties
         info = replace(info_from_properties(bucket, key, props), size=_object_size(props))
         count = check_range(info.size, offset, length, what)
-        return ObjectReader(info, _DownloadSource(download, bucket, key), offset=offset, length=count)
+        source = RangedReader(
+            blob,
+            bucket=bucket,
+            key=key,
+            etag=info.etag,
+            first=first[:count],
+            start=offset,
+            end=offset + count,
+            chunk=chunk,
+            depth=self._read_depth,
+        )
+        self._open_reads.add(source)
+        return ObjectReader(info, source, offset=offset, length=count)
 
     def get_range(self, bucket: str, key: str, offset: int, length: int | None) -> ObjectReader:
         """Ranged Get Blob: only the requested bytes travel."""
@@ -471,20 +494,6 @@ def write_conditions(if_match: str | None, if_none_match: str | None) -> dict[st
     return {}
 
 
-class _DownloadSource:
-    """The SDK's streaming download as a ``read(n)`` source, with errors translated (a blob
-    replaced mid-read fails the SDK's If-Match on later ranges: ``PreconditionFailed``)."""
-
-    def __init__(self, download: StorageStreamDownloader[bytes], bucket: str, key: str) -> None:
-        self._download = download
-        self._bucket = bucket
-        self._key = key
-
-    def read(self, size: int = -1, /) -> bytes:
-        with azure_errors("get", bucket=self._bucket, key=self._key, conditional=True):
-            return self._download.read(size)
-
-
 def _object_size(props: BlobProperties) -> int:
     """The whole blob's size: a ranged answer's Content-Range ends in ``/TOTAL``."""
     content_range = getattr(props, "content_range", None)
@@ -500,10 +509,7 @@ def _service_client(config: AzureConfig) -> BlobServiceClient:
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(10, 2 * config.concurrency))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    # The SDK assembles each ranged answer with ``b"".join(list(stream))``, and ``list`` sizes
-    # itself from the stream's length: 8 bytes of pointers per body byte, briefly.  Ranges are
-    # kept small enough that this stays well inside a put's block budget.
-    read_chunk = min(config.block_size, READ_CHUNK_LIMIT)
+    read_chunk = min(config.block_size, READ_CHUNK_LIMIT)  # see ``download``
     options: dict[str, Any] = {
         "retry_policy": TroveRetry(config.retry),
         "transport": RequestsTransport(session=session, session_owner=True),
