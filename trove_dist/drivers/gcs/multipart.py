@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
@@ -40,6 +40,7 @@ from trove_dist.ids import new_upload_id
 logger = logging.getLogger(__name__)
 
 MAX_PARTS = 10_000
+_NEVER = datetime.min.replace(tzinfo=UTC)
 #: The manifest's metadata entry that holds the upload's JSON description.
 MANIFEST_ENTRY = "trove-upload"
 
@@ -143,16 +144,14 @@ class CompositeUploads:
                 continue
             created: datetime | None = blob.time_created
             uploads.append(MultipartUpload(bucket, description["key"], upload_id, created))
-        return sorted(uploads, key=lambda u: (u.key, u.initiated or datetime.min, u.upload_id))
+        return sorted(uploads, key=lambda u: (u.key, u.initiated or _NEVER, u.upload_id))
 
     # ---- helpers ----------------------------------------------------------------------------
 
     def _manifest(self, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
         """The upload's description; ``UploadNotFound`` unless it is an upload of ``key``."""
         if not hidden.valid_upload_id(upload_id):
-            if not self._connection.bucket_exists(bucket):
-                raise self._connection.missing(bucket, key)
-            raise UploadNotFound(bucket, key, upload_id)
+            raise self._connection.missing(bucket, key, lambda: UploadNotFound(bucket, key, upload_id))
         manifest = self._connection.blob(bucket, hidden.manifest_name(upload_id))
         with self._connection.translated(
             "look up the multipart upload of", bucket, key, not_found=lambda: UploadNotFound(bucket, key, upload_id)
