@@ -16,9 +16,10 @@ from typing import Any
 from bench.machine import REPO, describe, load
 from bench.model import Context, Outcome
 
-#: Name → the module whose ``run(ctx) -> Outcome`` it is.  Modules are imported only when their
-#: benchmark runs, so one benchmark's dependencies (an SDK, an emulator) never stop another.
-BENCHMARKS: dict[str, str] = {
+#: Name → the module whose ``run(ctx) -> Outcome`` it is (or that function itself).  Modules are
+#: imported only when their benchmark runs, so one benchmark's dependencies (an SDK, an
+#: emulator) never stop another.
+BENCHMARKS: dict[str, str | Callable[[Context], Outcome]] = {
     "local_large": "bench.local_large",
     "local_small": "bench.local_small",
     "local_rss": "bench.local_rss",
@@ -47,7 +48,8 @@ def run_benchmark(name: str, *, quick: bool, results_dir: Path) -> tuple[Path, d
             "load_before": load(),
         }
         clock = time.perf_counter()
-        run: Callable[[Context], Outcome] = importlib.import_module(BENCHMARKS[name]).run
+        entry = BENCHMARKS[name]
+        run: Callable[[Context], Outcome] = importlib.import_module(entry).run if isinstance(entry, str) else entry
         outcome = run(Context(scratch=scratch, quick=quick))
         record["duration_s"] = round(time.perf_counter() - clock, 1)
         record["load_after"] = load()
