@@ -175,6 +175,42 @@ def test_body_ending_on_a_chunk_boundary_is_finalised_by_an_empty_request(
         assert reader.read() == data
 
 
+class _LostAnswerSession(RecordingSession):
+    """Delivers the first resumable chunk, then loses GCS's answer (a connection reset)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().request(method, url, *args, **kwargs)
+        if "upload_id=" in str(url) and not self.lost:
+            self.lost = True
+            raise requests.ConnectionError("the answer was lost")
+        return response
+
+
+def test_a_chunk_whose_answer_is_lost_resumes_from_what_gcs_persisted(gcs: GCSEmulator) -> None:
+    session = _LostAnswerSession()
+    with GCSDriver(GCSSettings(endpoint=gcs.endpoint, chunk_size=SMALL_CHUNK), http=session) as drv:
+        bucket = unique_bucket_name("lost")
+        drv.create_bucket(bucket)
+        try:
+            data = payload(2 * SMALL_CHUNK + 10, "lost")
+            drv.put(bucket, "k", data)
+            ranges = [r.headers["Content-Range"] for r in session.recorded if r.param("upload_id")]
+            assert ranges == [
+                "bytes 0-262143/*",
+                "bytes */*",  # where does the session stand? (it has the first chunk)
+                "bytes 262144-524287/*",
+                f"bytes 524288-524297/{len(data)}",
+            ]
+            with drv.get(bucket, "k") as reader:
+                assert reader.read() == data
+        finally:
+            drv.delete_bucket(bucket, force=True)
+
+
 def _own_bucket(driver: GCSDriver) -> str:
     """A bucket these failure tests leave behind: the emulator does not implement cancelling a
     resumable session (GCS does), and it refuses to delete a bucket with a session pending.  The

@@ -45,6 +45,9 @@ from trove_dist.errors import ChecksumMismatch, PermissionDenied, PreconditionFa
 
 logger = logging.getLogger(__name__)
 
+#: Answers in a row that persist nothing of a chunk before the upload is given up.
+_MAX_STALLS = 3
+
 
 def fill_chunks(body: Iterator[bytes | memoryview], chunk_size: int) -> Iterator[tuple[memoryview, bool]]:
     """Yield the body as full ``chunk_size`` views of one reused buffer, each with whether it is
@@ -151,17 +154,23 @@ class ResumableSession:
         base = self.offset
         total = base + len(data) if final else None
         retry = self._connection.retry(f"upload {self._what}")
+        stalled = 0
         while True:
+            before = self.offset
             retry.run(lambda: self._attempt(data, base, total, crc32c))
             if self._final is not None:
                 return self._final
             if not final and self.offset >= base + len(data):
                 return None
+            # GCS persisted only part of the chunk: send the rest, unless it keeps taking nothing.
+            stalled = stalled + 1 if self.offset <= before else 0
+            if stalled >= _MAX_STALLS:
+                raise TroveError(f"{BACKEND}: the upload of {self._what} makes no progress")
 
     def _attempt(self, data: bytes, base: int, total: int | None, crc32c: str | None) -> None:
         if self._stale:
             self._query()
-            if self._final is not None:
+            if self._final is not None or (total is None and self.offset >= base + len(data)):
                 return
         if self.offset < base:
             raise TroveError(f"{BACKEND}: the resumable session for {self._what} lost data it had acknowledged")
