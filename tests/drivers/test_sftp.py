@@ -34,6 +34,7 @@ from trove_dist.errors import (
     KeyConflict,
     ObjectNotFound,
     PermissionDenied,
+    TroveError,
     UnsupportedCapability,
 )
 from trove_dist.testing import BucketFactory, DriverConformance, DriverFactory
@@ -429,6 +430,19 @@ def test_stale_temporaries_are_removed_fresh_ones_kept(driver: SFTPDriver, bucke
     assert driver.get(bucket, "dir/k").read() == b"x"
 
 
+def test_deleted_keys_leave_nothing_once_their_records_expire(
+    driver: SFTPDriver, bucket: str, sftp: SFTPServer
+) -> None:
+    driver.put(bucket, "d1/d2/k", b"x")
+    driver.delete(bucket, "d1/d2/k")
+    assert list(driver.iter_list(bucket, delimiter="/")) == [], "no object and no prefix is left visible"
+    (record,) = on_disk(sftp, bucket, "d1", "d2", ".trove-meta.k").iterdir()
+    assert driver.remove_stale_temporaries(bucket) == 0, "a recent record is kept (see records.RETENTION)"
+    record.rename(record.with_name(f"{int(time.time()) - RETENTION - 1}-1"))
+    assert driver.remove_stale_temporaries(bucket) == 1
+    assert tree(on_disk(sftp, bucket)) == [], "expired record, its directory and the empty prefixes are gone"
+
+
 # ---- atomicity ----------------------------------------------------------------------------------
 
 
@@ -721,3 +735,18 @@ def test_close_closes_every_connection_and_thread(make_driver: Callable[..., SFT
         with pytest.raises(BackendUnavailable):
             reader.read()
         reader.close()
+
+
+def test_a_server_without_posix_rename_is_refused(sftp: SFTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without posix-rename an object could not be replaced atomically.  sshd always offers it,
+    so its announcement is filtered on the client, as for copy-data above."""
+    real = ExtendedSFTPClient._send_version
+
+    def without_posix_rename(self: ExtendedSFTPClient) -> int:
+        version = real(self)
+        self.extensions.pop("posix-rename@openssh.com", None)
+        return version
+
+    monkeypatch.setattr(ExtendedSFTPClient, "_send_version", without_posix_rename)
+    with pytest.raises(TroveError, match="posix-rename"):
+        open_driver(sftp.dsn())

@@ -6,9 +6,11 @@ are not group- or world-writable, which rules out ``/tmp``: the chroot goes unde
 ``/var/lib``) and is removed at teardown.  Uploads go to ``/data`` inside the chroot, the only
 directory the user owns.
 
-The tests run as root (here and in CI): the fixture creates the system user if it is absent and
-gives it a password for the password-login test, reset to ``*`` (no password, not locked — a
-locked account is refused even with a key) at teardown.
+The tests run as root (here and in CI).  The key-login user is created if it is absent and only
+ever given the password field ``*`` (no password, yet not locked — sshd refuses a locked account
+even with a key), so concurrent test runs on one machine cannot disturb each other.  Password
+login is tested with a second user, created for each server with a random password and deleted
+with it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class SFTPServer:
 
     port: int
     user: str
+    password_user: str
     password: str
     chroot: Path
     client_key: Path
@@ -68,12 +71,13 @@ class SFTPServer:
         return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
     def dsn(self, root: str = f"/{DATA_DIR}", *, password: str | None = None, **params: str) -> str:
-        """A DSN for this server; by default key login checked against the generated known_hosts."""
+        """A DSN for this server: key login checked against the generated known_hosts, or with a
+        ``password``, password login as ``password_user``."""
         if password is None and "key" not in params:
             params["key"] = str(self.client_key)
         if "host_key" not in params and "known_hosts" not in params:
             params["known_hosts"] = str(self.known_hosts)
-        auth = self.user + (f":{quote(password, safe='')}" if password is not None else "")
+        auth = self.user if password is None else f"{self.password_user}:{quote(password, safe='')}"
         query = "&".join(f"{name}={quote(value, safe='/:')}" for name, value in params.items())
         return f"sftp://{auth}@{self.host}:{self.port}{root}" + (f"?{query}" if query else "")
 
@@ -144,32 +148,36 @@ def _run(*argv: str, stdin: bytes | None = None) -> str:
     return done.stdout.decode()
 
 
-#: The user's password while any server of this process runs (several may run at once).
-PASSWORD = secrets.token_urlsafe(18)
-_servers_running = 0
-
-
 def _ensure_user() -> None:
-    global _servers_running
     try:
-        pwd.getpwnam(USER)
+        entry = pwd.getpwnam(USER)
     except KeyError:
         _run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER)
-    if _servers_running == 0:
-        # A random password for this run (given on stdin, never on a command line).
-        hashed = _run("openssl", "passwd", "-6", "-stdin", stdin=PASSWORD.encode()).strip()
-        _run("usermod", "-p", hashed, USER)
-    _servers_running += 1
+        entry = pwd.getpwnam(USER)
+    if _password_field(entry.pw_name) != "*":
+        _run("usermod", "-p", "*", USER)
 
 
-def _reset_user() -> None:
-    """Back to no password (``*``, not locked) when the last server of this process stops."""
-    global _servers_running
-    _servers_running -= 1
-    if _servers_running == 0:
-        with contextlib.suppress(KeyError, RuntimeError):
-            pwd.getpwnam(USER)
-            _run("usermod", "-p", "*", USER)
+def _password_field(user: str) -> str | None:
+    for line in Path("/etc/shadow").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name == user:
+            return rest.partition(":")[0]
+    return None
+
+
+def _make_password_user(password: str) -> str:
+    """A throw-away user that may only log in with ``password`` (given on stdin, never on a
+    command line)."""
+    name = f"trove-pw-{secrets.token_hex(4)}"
+    _run("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name)
+    try:
+        hashed = _run("openssl", "passwd", "-6", "-stdin", stdin=password.encode()).strip()
+        _run("usermod", "-p", hashed, name)
+    except BaseException:
+        _run("userdel", name)
+        raise
+    return name
 
 
 def _make_base() -> Path:
@@ -192,7 +200,7 @@ def _make_base() -> Path:
     return base
 
 
-def _write_config(work: Path, port: int, base: Path) -> Path:
+def _write_config(work: Path, port: int, base: Path, password_user: str) -> Path:
     config = work / "sshd_config"
     config.write_text(
         "\n".join(
@@ -212,7 +220,7 @@ def _write_config(work: Path, port: int, base: Path) -> Path:
                 "X11Forwarding no",
                 "LogLevel VERBOSE",
                 "Subsystem sftp internal-sftp",
-                f"Match User {USER}",
+                f"Match User {USER},{password_user}",
                 "    PasswordAuthentication yes",
                 "    ForceCommand internal-sftp",
                 f"    ChrootDirectory {base / 'jail'}",
@@ -227,12 +235,12 @@ def _write_config(work: Path, port: int, base: Path) -> Path:
 def sftp_server(work: Path) -> Iterator[SFTPServer]:
     """Start sshd for the tests; ``work`` (a private temporary directory) holds keys and config."""
     _ensure_user()
-    try:
+    password = secrets.token_urlsafe(18)
+    with contextlib.ExitStack() as cleanup:
+        password_user = _make_password_user(password)
+        cleanup.callback(_run, "userdel", password_user)
         base = _make_base()
-    except BaseException:
-        _reset_user()
-        raise
-    try:
+        cleanup.callback(shutil.rmtree, base, ignore_errors=True)
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "trove-test-host", "-f", str(work / "host_key"))
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "trove-test-client", "-f", str(work / "client_key"))
         shutil.copy(work / "client_key.pub", base / "authorized_keys")
@@ -241,13 +249,14 @@ def sftp_server(work: Path) -> Iterator[SFTPServer]:
         port = free_port()
         known_hosts = work / "known_hosts"
         known_hosts.write_text(f"[127.0.0.1]:{port} {host_key_line}\n")
-        config = _write_config(work, port, base)
+        config = _write_config(work, port, base, password_user)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
         _run(SSHD, "-t", "-f", str(config))
         server = SFTPServer(
             port=port,
             user=USER,
-            password=PASSWORD,
+            password_user=password_user,
+            password=password,
             chroot=base / "jail",
             client_key=work / "client_key",
             known_hosts=known_hosts,
@@ -256,10 +265,5 @@ def sftp_server(work: Path) -> Iterator[SFTPServer]:
             log=work / "sshd.log",
         )
         server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-        _reset_user()
+        cleanup.callback(server.stop)
+        yield server

@@ -58,7 +58,7 @@ from trove_dist.drivers.sftp.errors import (
     translate,
 )
 from trove_dist.drivers.sftp.pool import Connection, ConnectionPool, connect
-from trove_dist.drivers.sftp.protocol import COPY_DATA, CREATE_EXCLUSIVE, FSYNC, READ, ExtendedSFTPClient
+from trove_dist.drivers.sftp.protocol import COPY_DATA, CREATE_EXCLUSIVE, FSYNC, POSIX_RENAME, READ, ExtendedSFTPClient
 from trove_dist.drivers.sftp.records import (
     MAX_RECORD_BYTES,
     RECORD_DIR_PREFIX,
@@ -145,6 +145,13 @@ class SFTPDriver(Driver):
 
     def _prepare_root(self, conn: Connection) -> frozenset[str]:
         sftp = conn.sftp
+        if not sftp.supports(POSIX_RENAME):
+            # Plain SFTP rename refuses an existing target: replacing an object would need a
+            # remove first, and readers would see the key vanish in between.
+            raise SFTPFailure(
+                f"{self.settings.describe()} does not offer posix-rename@openssh.com, which the driver needs "
+                "to replace objects atomically"
+            )
         attrs = _lstat(sftp, self._root)
         if attrs is None and self.settings.create:
             self._make_dirs(sftp, self._root)
@@ -186,10 +193,17 @@ class SFTPDriver(Driver):
                 result = operation(conn, attempt)
                 keep = hold
                 return result
+            except TroveError:
+                raise  # a decision taken on complete replies: the connection is in a clean state
             except Exception as exc:
-                if not isinstance(exc, TroveError) and (connection_failure(exc) or not conn.alive()):
+                if connection_failure(exc) or not conn.alive():
                     conn.broken = True
                     raise ConnectionLost(exc) from exc
+                if not isinstance(exc, OSError):
+                    conn.broken = True  # not a status reply: the connection's state is unknown
+                raise
+            except BaseException:
+                conn.broken = True  # interrupted mid-request: replies may still be on their way
                 raise
             finally:
                 if not keep:
@@ -549,9 +563,10 @@ class SFTPDriver(Driver):
 
         self._run("delete", delete)
 
-    def _collect(self, sftp: ExtendedSFTPClient, directory: str, name: str) -> None:
+    def _collect(self, sftp: ExtendedSFTPClient, directory: str, name: str) -> tuple[int, bool]:
         """Delete the expired records of ``name`` (never the current data's), and their
-        directory once it is empty."""
+        directory once it is empty.  Returns how many records went, and whether the directory
+        did."""
         records = f"{directory}/{record_dir_name(name)}"
         current = _lstat(sftp, f"{directory}/{name}")
         keep = _stamp(current) if current is not None else None
@@ -560,17 +575,21 @@ class SFTPDriver(Driver):
             names = sftp.listdir(records)
         except OSError as exc:
             if is_missing(exc):
-                return
+                return 0, True
             raise
-        remaining = len(names)
+        removed = 0
         for entry in names:
             stamp = Stamp.parse(entry)
             if stamp is not None and stamp != keep and expired(stamp, now):
                 _ignore_missing(sftp.remove, f"{records}/{entry}")
-                remaining -= 1
-        if not remaining:
-            with contextlib.suppress(OSError):
-                sftp.rmdir(records)
+                removed += 1
+        if removed < len(names):
+            return removed, False
+        try:
+            sftp.rmdir(records)
+        except OSError:
+            return removed, False  # a new record arrived meanwhile
+        return removed, True
 
     # ---- listing --------------------------------------------------------------------------
 
@@ -628,7 +647,8 @@ class SFTPDriver(Driver):
     # ---- maintenance ----------------------------------------------------------------------
 
     def remove_stale_temporaries(self, bucket: str, older_than: float = 3600.0) -> int:
-        """Delete what crashed or killed writers left behind, and expired records.
+        """Delete what crashed or killed writers left behind, expired records, and directories
+        left empty.
 
         Temporary files are invisible to every operation but take space; only those older than
         ``older_than`` seconds are removed, so uploads in progress are never touched.  Returns
@@ -637,28 +657,31 @@ class SFTPDriver(Driver):
         self._check_open()
         validate_bucket(bucket)
 
-        def sweep(conn: Connection) -> int:
-            sftp = conn.sftp
-            cutoff = time.time() - older_than
-            removed = 0
-            pending = [self._bucket_dir(sftp, bucket)]
-            while pending:
-                directory = pending.pop()
-                for attrs in _read_dir(sftp, directory):
-                    name = attrs.filename
-                    mode = attrs.st_mode or 0
-                    if stat.S_ISDIR(mode) and not name.startswith("."):
-                        pending.append(f"{directory}/{name}")
-                    elif stat.S_ISDIR(mode) and name.startswith(RECORD_DIR_PREFIX):
-                        before = _count(sftp, f"{directory}/{name}")
-                        self._collect(sftp, directory, name[len(RECORD_DIR_PREFIX) :])
-                        removed += before - _count(sftp, f"{directory}/{name}")
-                    elif name.startswith(TEMP_PREFIX) and (attrs.st_mtime or 0) < cutoff:
-                        _ignore_missing(sftp.remove, f"{directory}/{name}")
-                        removed += 1
-            return removed
+        def sweep(sftp: ExtendedSFTPClient, directory: str, cutoff: float) -> tuple[int, bool]:
+            """(files removed, whether ``directory`` is now empty)."""
+            entries = _read_dir(sftp, directory)
+            removed, remaining = 0, len(entries)
+            for attrs in entries:
+                name, mode = attrs.filename, attrs.st_mode or 0
+                path = f"{directory}/{name}"
+                if stat.S_ISDIR(mode) and name.startswith(RECORD_DIR_PREFIX):
+                    count, gone = self._collect(sftp, directory, name[len(RECORD_DIR_PREFIX) :])
+                elif stat.S_ISDIR(mode) and not name.startswith("."):
+                    count, empty = sweep(sftp, path, cutoff)
+                    gone = empty and _removed(sftp.rmdir, path)  # a new put may be using it already
+                elif stat.S_ISREG(mode) and name.startswith(TEMP_PREFIX) and (attrs.st_mtime or 0) < cutoff:
+                    gone = _removed(sftp.remove, path)
+                    count = int(gone)
+                else:
+                    count, gone = 0, False
+                removed += count
+                remaining -= gone
+            return removed, remaining == 0
 
-        return self._run("remove_stale_temporaries", sweep)
+        return self._run(
+            "remove_stale_temporaries",
+            lambda conn: sweep(conn.sftp, self._bucket_dir(conn.sftp, bucket), time.time() - older_than)[0],
+        )
 
 
 class SFTPServerCopyDriver(SFTPDriver):
@@ -893,8 +916,13 @@ def _read_dir(sftp: ExtendedSFTPClient, path: str) -> list[paramiko.SFTPAttribut
         raise
 
 
-def _count(sftp: ExtendedSFTPClient, path: str) -> int:
-    return len(_read_dir(sftp, path))
+def _removed(remove: Callable[[str], object], path: str) -> bool:
+    """Remove a file or an empty directory; False if it is not there or not empty."""
+    try:
+        remove(path)
+    except OSError:
+        return False
+    return True
 
 
 def _ignore_missing(remove: Callable[[str], object], path: str) -> None:

@@ -58,11 +58,13 @@ def connection_failure(exc: BaseException) -> bool:
     """True if ``exc`` always means the connection (not the request) failed.
 
     Authentication and host-key failures are ``SSHException`` too, but a new connection would
-    fail the same way: they are answers, not failures.
+    fail the same way: they are answers, not failures.  ``EOFError`` is left out: paramiko raises
+    it both for a closed socket and for the server's "end of file" status, so the driver asks the
+    connection whether it is still alive instead.
     """
     if isinstance(exc, (paramiko.AuthenticationException, paramiko.BadHostKeyException, HostKeyRejected)):
         return False
-    if isinstance(exc, (EOFError, paramiko.SSHException, ConnectionError, TimeoutError, socket.timeout)):
+    if isinstance(exc, (paramiko.SSHException, ConnectionError, TimeoutError, socket.timeout)):
         return True
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
         return True

@@ -43,6 +43,7 @@ from paramiko.sftp import (
 COPY_DATA = "copy-data"
 FSYNC = "fsync@openssh.com"
 LIMITS = "limits@openssh.com"
+POSIX_RENAME = "posix-rename@openssh.com"
 
 #: The SFTP protocol version paramiko (and OpenSSH) speak.
 _SFTP_VERSION = 3

@@ -91,12 +91,17 @@ def record_dir_name(file_name: str) -> str:
 
 
 def choose_stamp(now: float, size: int, current: Stamp | None) -> Stamp:
-    """The first stamp a writer tries: this second, but never the stamp of the current data
-    (which may be another tool's file, with no record to collide with)."""
-    stamp = Stamp(int(now), size)
-    if current is not None and stamp == current:
-        stamp = Stamp(stamp.mtime + 1, size)
-    return stamp
+    """The first stamp a writer tries: this second — or, if the current data has the same size,
+    the second after its stamp when that is later, since every stamp up to it is likely taken.
+
+    Never the current data's own stamp, which may belong to another tool's file (with no record
+    whose exclusive creation would catch the collision).  A key rewritten with the same size more
+    than once a second therefore gets stamps ahead of the clock: its file's mtime runs ahead (its
+    ``last_modified`` comes from the record and does not).
+    """
+    if current is not None and current.size == size:
+        return Stamp(max(int(now), current.mtime + 1), size)
+    return Stamp(int(now), size)
 
 
 def expired(stamp: Stamp, now: float) -> bool:

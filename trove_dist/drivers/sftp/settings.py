@@ -9,7 +9,8 @@ holds one directory per bucket.  Parameters:
 ``host_key``     the one key the server must present instead: ``SHA256:<fingerprint>``, a
                  ``.pub`` line (``ssh-ed25519 AAAA…``) or its base64 blob; percent-encode ``+``
 ``connections``  most SSH connections open at once (default 4); each open reader or streaming
-                 put holds one for its duration
+                 put holds one for its duration, so a copy streamed through this process (a
+                 server without ``copy-data``) needs two
 ``timeout``      seconds for connecting and for any one request (default 30)
 ``durable``      fsync each object on the server before it becomes visible (default true)
 ``create``       create ``ROOT`` if it is missing (default true)
