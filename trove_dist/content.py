@@ -96,7 +96,7 @@ class ContentPipeline:
         meta = user_metadata(metadata)
         if size is None:
             size = known_size(data)
-        chunks: Iterator[bytes | memoryview] = iter_chunks(data, self.chunk_size)
+        chunks: Iterator[bytes | memoryview] = iter_chunks(data, min(self.chunk_size, driver.io_chunk_size))
         for registration in pipeline:
             middleware = registration.middleware
             if isinstance(middleware, ObjectMiddleware):
@@ -126,7 +126,6 @@ class ContentPipeline:
             if_match=if_match,
             if_none_match=if_none_match,
             checksum=plain if checksum else None,
-            chunk_size=self.chunk_size,
             size=None if transforms or rewrites else size,
         )
         self.release(old)

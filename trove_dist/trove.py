@@ -380,7 +380,6 @@ class Trove:
                     metadata=reader.info.metadata if metadata is None else metadata,
                     content_type=content_type or reader.info.content_type,
                     checksum=reader.info.checksum,  # verified end to end while streaming
-                    chunk_size=self.chunk_size,
                 )
             return self.put(
                 dst_bucket,

@@ -16,7 +16,6 @@ from trove_dist.driver.body import PutBody
 from trove_dist.driver.models import ObjectInfo
 from trove_dist.driver.reader import ObjectReader
 
-
 #: The most parts one multipart upload may have (S3's limit; the common denominator).
 MAX_PARTS = 10_000
 

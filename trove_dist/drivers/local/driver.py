@@ -28,6 +28,7 @@ import os
 import secrets
 import shutil
 import stat
+import threading
 import time
 import zlib
 from collections import OrderedDict
@@ -95,6 +96,9 @@ class LocalDriver(Driver, LocalMultipart):
             raise InvalidDSN(f"local root {self.root} is not a directory")
         self._locks = self.root / INTERNAL_DIR / "locks"
         self._locks.mkdir(parents=True, exist_ok=True)
+        self._stripe_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._stripe_fds = [-1] * LOCK_STRIPES
+        self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._check_xattrs()
         self._listing_cache: OrderedDict[str, tuple[int, int, list[_Child]]] = OrderedDict()
 
@@ -175,7 +179,7 @@ class LocalDriver(Driver, LocalMultipart):
 
     def _open_bucket(self, bucket: str) -> int:
         try:
-            return os.open(self._bucket_path(bucket), _DIR_FLAGS)
+            return os.open(bucket, _DIR_FLAGS, dir_fd=self._root_fd)
         except (FileNotFoundError, NotADirectoryError):
             raise BucketNotFound(bucket) from None
 
@@ -238,38 +242,39 @@ class LocalDriver(Driver, LocalMultipart):
 
     # ---- locking ------------------------------------------------------------------------
 
-    def _stripe_path(self, bucket: str, key: str) -> Path:
-        stripe = zlib.crc32(key.encode("utf-8")) % LOCK_STRIPES
-        return self._locks / bucket / f"{stripe:02d}"
+    def _stripe_index(self, bucket: str, key: str) -> int:
+        return zlib.crc32(f"{bucket}/{key}".encode()) % LOCK_STRIPES
+
+    def _stripe_fd(self, stripe: int) -> int:
+        fd = self._stripe_fds[stripe]
+        if fd < 0:
+            fd = os.open(self._locks / f"{stripe:02d}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._stripe_fds[stripe] = fd
+        return fd
 
     @contextlib.contextmanager
     def _stripe(self, bucket: str, key: str) -> Iterator[None]:
-        path = self._stripe_path(bucket, key)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
+        """Exclusive for one key's stripe: a thread lock for this process, ``flock`` on the
+        stripe's lock file (kept open) for other processes."""
+        stripe = self._stripe_index(bucket, key)
+        with self._stripe_locks[stripe]:
+            fd = self._stripe_fd(stripe)
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def _all_stripes(self, bucket: str) -> Iterator[None]:
-        directory = self._locks / bucket
-        directory.mkdir(parents=True, exist_ok=True)
-        fds: list[int] = []
-        try:
+        """Every stripe at once (deleting a bucket excludes all writers)."""
+        with contextlib.ExitStack() as stack:
             for stripe in range(LOCK_STRIPES):
-                fd = os.open(directory / f"{stripe:02d}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-                fds.append(fd)
+                stack.enter_context(self._stripe_locks[stripe])
+                fd = self._stripe_fd(stripe)
                 fcntl.flock(fd, fcntl.LOCK_EX)
+                stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
             yield
-        finally:
-            for fd in fds:
-                os.close(fd)
 
     # ---- metadata -----------------------------------------------------------------------
 
@@ -397,11 +402,10 @@ class LocalDriver(Driver, LocalMultipart):
             count = check_range(info.size, offset, length, f"{bucket}/{key}")
             if offset:
                 os.lseek(fd, offset, os.SEEK_SET)
-            source = open(fd, "rb", buffering=0, closefd=True)  # noqa: SIM115 - the reader closes it
         except BaseException:
             os.close(fd)
             raise
-        return ObjectReader(info, source, offset=offset, length=count)
+        return ObjectReader(info, _FdSource(fd), offset=offset, length=count)
 
     def get_range(self, bucket: str, key: str, offset: int, length: int | None) -> ObjectReader:
         """Reads only the requested bytes from disk (a seek, then a bounded read)."""
@@ -650,6 +654,13 @@ class LocalDriver(Driver, LocalMultipart):
                         removed += 1
         return removed
 
+    def _close(self) -> None:
+        for fd in [*self._stripe_fds, self._root_fd]:
+            if fd >= 0:
+                os.close(fd)
+        self._stripe_fds = [-1] * LOCK_STRIPES
+        self._root_fd = -1
+
     @staticmethod
     def _fsync_path(path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -657,6 +668,29 @@ class LocalDriver(Driver, LocalMultipart):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class _FdSource:
+    """The thinnest readable over an open descriptor (``open(fd)`` would fstat it again)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            chunks = []
+            while chunk := os.read(self._fd, 1024 * 1024):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        return os.read(self._fd, size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        return os.readv(self._fd, [buffer])
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class _Retry(Exception):
