@@ -9,7 +9,7 @@ Peers, with the settings that were fastest on this machine against Azurite:
 - ``BlobClient.download_blob(max_concurrency=2).readinto(file)`` (4 MiB ranges, the SDK's
   default; more threads were not faster).
 
-Ours is the driver with its defaults (8 MiB blocks, 4 in flight; reads of 2 MiB ranges, 2 in
+Ours is the driver with its defaults (4 MiB blocks, 4 in flight; reads of 2 MiB ranges, 2 in
 flight): a put from the same file opened ``"rb"``, a get streamed in 1 MiB reads into a file.
 Each put's object is deleted outside the timed region; each download file is deleted after it
 is checked.  Peak RSS growth of our put and get is measured in fresh interpreters
@@ -56,7 +56,7 @@ def run(ctx: Context) -> Outcome:
             "repeats": repeats,
             "read_chunk_bytes": READ_CHUNK,
             "server": "Azurite blob service (in-memory, Node) on 127.0.0.1",
-            "ours": "AzureDriver defaults: block_size=8MiB, concurrency=4; reads of 2 MiB ranges, 2 in flight",
+            "ours": "AzureDriver defaults: block_size=4MiB, concurrency=4; reads of 2 MiB ranges, 2 in flight",
             "sdk_upload": f"upload_blob(file, max_concurrency={SDK_UPLOAD_CONCURRENCY})",
             "sdk_download": f"download_blob(max_concurrency={SDK_DOWNLOAD_CONCURRENCY}).readinto(file)",
         },

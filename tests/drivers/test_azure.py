@@ -1,7 +1,7 @@
 """The Azure driver against Azurite (Azure's blob-service emulator, a real HTTP server).
 
-The whole conformance suite runs twice: with the default transfer sizes (a body up to 8 MiB is
-one Put Blob, reads are 4 MiB ranges) and with 256 KiB blocks, so that most bodies of the suite
+The whole conformance suite runs twice: with the default transfer sizes (a body up to 4 MiB is
+one Put Blob, reads are 2 MiB ranges) and with 256 KiB blocks, so that most bodies of the suite
 go through staged blocks and multi-range reads too.
 """
 

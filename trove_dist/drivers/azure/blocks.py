@@ -161,7 +161,7 @@ class BlockSizer:
     With the body's size known, the first tier's block is large enough for the whole body in
     50,000 blocks.  Without it, the block size doubles every 10,000 blocks: memory stays at
     ``concurrency + 1`` blocks of the current size while the capacity grows to 31 times
-    10,000 first-tier blocks (2.4 TiB at 8 MiB) before Azure's 4000 MiB block cap applies.
+    10,000 first-tier blocks (1.2 TiB at the default 4 MiB) before Azure's 4000 MiB block cap applies.
     """
 
     def __init__(self, block_size: int, size_hint: int | None) -> None:

@@ -37,7 +37,7 @@ MAX_BLOCK_BYTES = 4000 * MiB
 #: The largest body sent as one Put Blob request (Azure accepts up to 5000 MiB).
 MAX_SINGLE_PUT_BYTES = 5000 * MiB
 
-DEFAULT_BLOCK_SIZE = 8 * MiB
+DEFAULT_BLOCK_SIZE = 4 * MiB
 DEFAULT_CONCURRENCY = 4
 MIN_BLOCK_SIZE = 16 * KiB
 MAX_CONCURRENCY = 64

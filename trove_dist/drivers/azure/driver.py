@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import importlib
 import io
-import itertools
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -181,7 +181,7 @@ class AzureDriver(Driver):
                     **conditions,
                 )
         else:
-            chunks = itertools.chain((first,), body)  # the bytes already read come first
+            chunks = _prepend(first, body)  # the bytes already read come first
             del first  # owned by ``chunks`` now, and released once consumed
             block_ids = stage_stream(
                 blob,
@@ -492,6 +492,15 @@ def write_conditions(if_match: str | None, if_none_match: str | None) -> dict[st
     if if_match is not None:
         return {"etag": quote_etag(if_match), "match_condition": MatchConditions.IfNotModified}
     return {}
+
+
+def _prepend(first: bytearray, rest: Iterator[bytes | memoryview]) -> Iterator[bytes | bytearray | memoryview]:
+    """``first``, then ``rest`` — without keeping ``first`` alive once it has been consumed
+    (``itertools.chain`` holds its arguments until it is itself released)."""
+    held = [first]
+    del first
+    yield held.pop()
+    yield from rest
 
 
 def _object_size(props: BlobProperties) -> int:
