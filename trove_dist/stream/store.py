@@ -237,7 +237,7 @@ class MemoryStreamStore(StreamStore):
     def status(self, stream_id: str) -> StreamStatus:
         with self._lock:
             row = self._row(stream_id)
-            return _status(
+            return build_status(
                 stream_id,
                 row.state,
                 row.total,
@@ -260,7 +260,7 @@ def _all_stored(total: int | None, next_frame: int, parts: Iterable[Part]) -> bo
     return total is not None and next_frame >= total and all(p.uploaded for p in parts)
 
 
-def _status(
+def build_status(
     stream_id: str,
     state: StreamState,
     total: int | None,
