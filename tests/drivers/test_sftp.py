@@ -585,18 +585,35 @@ def test_server_down_is_backend_unavailable_after_bounded_retries(
     assert f"127.0.0.1:{fresh_sftp.port}" in str(caught.value)
 
 
-def test_connection_lost_while_reading(make_driver: Callable[..., SFTPDriver], fresh_sftp: SFTPServer) -> None:
-    driver = make_driver(fresh_sftp)
+def test_connection_lost_while_reading_resumes_the_same_version(
+    make_driver: Callable[..., SFTPDriver], fresh_sftp: SFTPServer
+) -> None:
+    driver = make_driver(fresh_sftp, retries="3", retry_base="0.01")
     driver.create_bucket("bkt")
     data = payload(8 << 20, "read")
     driver.put("bkt", "k", data)
-    reader = driver.get("bkt", "k")
-    assert reader.read(1000) == data[:1000]
-    fresh_sftp.kill_sessions()
-    with pytest.raises(BackendUnavailable, match="connection broke while reading"):
-        reader.read()
-    reader.close()
-    assert driver.get("bkt", "k").read() == data, "the driver reconnects for the next operation"
+    with driver.get("bkt", "k", offset=100) as reader:
+        first = reader.read(1000)
+        fresh_sftp.kill_sessions()
+        rest = reader.read()
+    assert first + rest == data[100:], "the read resumed on a new connection at the right byte"
+    assert driver.get("bkt", "k").read() == data
+
+
+def test_connection_lost_while_reading_a_replaced_object_fails(
+    make_driver: Callable[..., SFTPDriver], fresh_sftp: SFTPServer
+) -> None:
+    driver = make_driver(fresh_sftp, retries="3", retry_base="0.01")
+    driver.create_bucket("bkt")
+    old, new = payload(8 << 20, "old"), payload(8 << 20, "new")
+    driver.put("bkt", "k", old)
+    with driver.get("bkt", "k") as reader:
+        assert reader.read(1000) == old[:1000]
+        driver.put("bkt", "k", new)  # same size: only the stamp tells the versions apart
+        fresh_sftp.kill_sessions()
+        with pytest.raises(BackendUnavailable, match="replaced or deleted since it was opened"):
+            reader.read()
+    assert driver.get("bkt", "k").read() == new
 
 
 # ---- server-side copy ---------------------------------------------------------------------------

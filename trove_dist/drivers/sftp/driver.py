@@ -426,7 +426,7 @@ class SFTPDriver(Driver):
                     with contextlib.suppress(Exception):
                         sftp.close_handle(handle)
                     raise
-                source = _LeasedSource(self._pool, conn, handle, RemoteReader(sftp, handle, offset, count, what), what)
+                source = _LeasedSource(self, conn, handle, (bucket, key, path), _stamp(attrs), offset, count)
                 return ObjectReader(info, source, offset=offset, length=count)
             raise SFTPFailure(f"{BACKEND}: {what} kept changing while it was being opened")
 
@@ -853,27 +853,80 @@ class _Commit:
 
 
 class _LeasedSource:
-    """What an ``ObjectReader`` reads from: a remote file on a connection leased for its life."""
+    """What an ``ObjectReader`` reads from: a remote file on a connection leased for its life.
 
-    def __init__(self, pool: ConnectionPool, conn: Connection, handle: bytes, reader: RemoteReader, what: str) -> None:
-        self._pool = pool
+    If the connection drops mid-read, the file is opened again on a new connection (per the
+    retry policy) and the read resumes where it stopped — but only if the file is still the same
+    version (the same stamp; see ``records``): the reader never splices two versions together.
+    """
+
+    def __init__(
+        self,
+        driver: SFTPDriver,
+        conn: Connection,
+        handle: bytes,
+        target: tuple[str, str, str],
+        stamp: Stamp,
+        offset: int,
+        length: int,
+    ) -> None:
+        self._driver = driver
         self._conn = conn
         self._handle = handle
-        self._reader = reader
-        self._what = what
+        self._bucket, self._key, self._path = target
+        self._what = f"{self._bucket}/{self._key}"
+        self._stamp = stamp
+        self._position = offset
+        self._end = offset + length
+        self._reader = RemoteReader(conn.sftp, handle, offset, length, self._what)
         self._closed = False
 
     def read(self, size: int = -1, /) -> bytes:
         try:
+            data = self._reader.read(size)
+        except TroveError:
+            raise
+        except Exception as exc:
+            if not (connection_failure(exc) or not self._conn.alive()):
+                raise translate(exc, f"get {self._what}") from exc
+            self._conn.broken = True
+            data = self._driver.settings.retry.call(
+                lambda: self._resume(size),
+                transient=is_connection_lost,
+                backend=self._driver._backend,
+                what=f"get {self._what} (resuming at byte {self._position})",
+            )
+        self._position += len(data)
+        return data
+
+    def _resume(self, size: int) -> bytes:
+        """Reopen the same version on a new connection and read on from ``_position``."""
+        self._driver._pool.release(self._conn)
+        conn = self._conn = self._driver._pool.acquire()
+        gone = BackendUnavailable(
+            f"{BACKEND}: the connection broke while reading {self._what}, and the object has been replaced or "
+            "deleted since it was opened: the rest of the version being read is gone"
+        )
+        try:
+            try:
+                self._driver._object_stamp(conn.sftp, self._path, self._bucket, self._key)
+                self._handle = conn.sftp.open_handle(self._path, READ)
+            except ObjectNotFound:
+                raise gone from None
+            except OSError as exc:
+                if is_missing(exc):
+                    raise gone from None
+                raise
+            if _stamp(conn.sftp.fstat_handle(self._handle)) != self._stamp:
+                raise gone
+            self._reader = RemoteReader(conn.sftp, self._handle, self._position, self._end - self._position, self._what)
             return self._reader.read(size)
         except TroveError:
             raise
         except Exception as exc:
-            if connection_failure(exc) or not self._conn.alive():
-                self._conn.broken = True
-                raise BackendUnavailable(
-                    f"{BACKEND}: the connection broke while reading {self._what}: {exc!r}"
-                ) from exc
+            if connection_failure(exc) or not conn.alive():
+                conn.broken = True
+                raise ConnectionLost(exc) from exc
             raise translate(exc, f"get {self._what}") from exc
 
     def close(self) -> None:
@@ -890,7 +943,7 @@ class _LeasedSource:
             else:
                 raise translate(exc, f"get {self._what}") from exc
         finally:
-            self._pool.release(self._conn)
+            self._driver._pool.release(self._conn)
 
 
 class _DirectoryVanished(Exception):
