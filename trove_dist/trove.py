@@ -20,7 +20,7 @@ from trove_dist.checksum import Algorithm, validate_algorithm
 from trove_dist.content import ContentPipeline, is_framed, logical_info, user_metadata
 from trove_dist.driver.base import Driver
 from trove_dist.driver.body import DEFAULT_CHUNK_SIZE, PutBody
-from trove_dist.driver.listing import validate_max_keys
+from trove_dist.driver.listing import iter_pages, validate_max_keys
 from trove_dist.driver.models import BucketInfo, CommonPrefix, ListPage, ObjectInfo
 from trove_dist.driver.reader import ObjectReader
 from trove_dist.driver.registry import open_driver
@@ -327,17 +327,12 @@ class Trove:
         start_after: str | None = None,
         page_size: int = 1000,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
-        cursor: str | None = None
-        while True:
-            page = self.list(
+        """Every object (and rolled-up prefix) across the routed backends, a page at a time."""
+        return iter_pages(
+            lambda cursor: self.list(
                 bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=page_size, cursor=cursor
             )
-            entries: list[ObjectInfo | CommonPrefix] = [*page.objects, *map(CommonPrefix, page.common_prefixes)]
-            entries.sort(key=lambda e: e.key if isinstance(e, ObjectInfo) else e.prefix)
-            yield from entries
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        )
 
     def copy(
         self,

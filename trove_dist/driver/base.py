@@ -26,7 +26,7 @@ from trove_dist.driver.body import (
 )
 from trove_dist.driver.capabilities import ConditionalDriver, ServerCopyDriver
 from trove_dist.driver.dsn import DSN
-from trove_dist.driver.listing import validate_max_keys
+from trove_dist.driver.listing import iter_pages, validate_max_keys
 from trove_dist.driver.models import BucketInfo, CommonPrefix, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key, validate_prefix
 from trove_dist.driver.reader import ObjectReader
@@ -241,18 +241,11 @@ class Driver(ABC):
         page_size: int = 1000,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
         """Every object (and rolled-up prefix), fetched one page at a time."""
-        cursor: str | None = None
-        while True:
-            page = self.list(
+        return iter_pages(
+            lambda cursor: self.list(
                 bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=page_size, cursor=cursor
             )
-            entries: list[ObjectInfo | CommonPrefix] = [*page.objects, *map(CommonPrefix, page.common_prefixes)]
-            if delimiter:
-                entries.sort(key=lambda e: e.key if isinstance(e, ObjectInfo) else e.prefix)
-            yield from entries
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        )
 
     def copy(
         self,

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from trove_dist.driver.models import ListPage, ObjectInfo
+from trove_dist.driver.models import CommonPrefix, ListPage, ObjectInfo
 from trove_dist.errors import InvalidCursor
 
 MAX_KEYS_LIMIT = 1000
@@ -132,3 +132,18 @@ def paginate(
         objects.append(info)
         last = Position(entry.key, False)
     return ListPage(objects, prefixes, None)
+
+
+def iter_pages(fetch: Callable[[str | None], ListPage]) -> Iterator[ObjectInfo | CommonPrefix]:
+    """Every entry of a listing, one page at a time: ``fetch(cursor)`` returns a page.  Within a
+    page, objects and rolled-up prefixes are merged back into key order."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        entries: list[ObjectInfo | CommonPrefix] = [*page.objects, *map(CommonPrefix, page.common_prefixes)]
+        if page.common_prefixes:
+            entries.sort(key=lambda e: e.key if isinstance(e, ObjectInfo) else e.prefix)
+        yield from entries
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
