@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from tests.servers.process import free_port
@@ -43,6 +44,7 @@ from trove_dist.errors import (
     ObjectNotFound,
     PermissionDenied,
     PreconditionFailed,
+    TroveError,
     UnsupportedCapability,
     UploadNotFound,
     VersionNotFound,
@@ -293,7 +295,11 @@ def test_large_stream_is_uploaded_in_parts_with_bounded_concurrency(s3: S3Driver
     info = s3.put(bucket, "k", _chunks(data, 3 * MiB + 1))
     assert requests.counts["UploadPart"] == 5  # 4 parts of 5 MiB and a last one of 3 MiB
     assert requests.peak["UploadPart"] <= 3, "more parts in flight than concurrency=3"
-    assert [len(p["Body"]) for p in requests.params["UploadPart"]].count(SMALL) == 4
+    sent = requests.params["UploadPart"]
+    assert sorted(p["ContentLength"] for p in sent) == [3 * MiB] + [SMALL] * 4
+    assert {p["ChecksumAlgorithm"] for p in sent} == {"CRC32"}, "S3 is to verify every part"
+    (completion,) = requests.params["CompleteMultipartUpload"]
+    assert all(p["ChecksumCRC32"] for p in completion["MultipartUpload"]["Parts"])
     assert read_all(s3, bucket, "k") == data
     assert s3.head(bucket, "k").etag == info.etag
     assert info.etag.endswith("-5"), "S3 names multipart etags after their part count"
@@ -332,6 +338,31 @@ def test_failing_body_aborts_the_upload_and_keeps_the_previous_object(s3: S3Driv
         s3.put(bucket, "k", broken())
     assert read_all(s3, bucket, "k") == b"previous"
     assert s3.list_multipart_uploads(bucket) == [], "the failed upload was left dangling"
+
+
+def test_a_refused_part_stops_the_upload_early_and_aborts(s3: S3Driver, bucket: str) -> None:
+    """moto cannot refuse a part on demand: a botocore hook refuses part 3 before it is sent
+    (every other request reaches the server)."""
+
+    def refuse_part_three(params: dict[str, Any], **_: Any) -> None:
+        if params.get("PartNumber") == 3:
+            raise ClientError({"Error": {"Code": "InvalidRequest", "Message": "part 3 refused"}}, "UploadPart")
+
+    s3.client.meta.events.register("provide-client-params.s3.UploadPart", refuse_part_three)
+    block = payload(1 * MiB, "block")
+    pulled = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal pulled
+        for _ in range(1000):  # 1000 MiB, were it read to the end
+            pulled += 1
+            yield block
+
+    with pytest.raises(TroveError, match="part 3 refused"):
+        s3.put(bucket, "k", endless())
+    assert pulled < 60, f"the body was read for {pulled} MiB after a part had failed"
+    assert s3.list_multipart_uploads(bucket) == []
+    assert not s3.exists(bucket, "k")
 
 
 def test_checksum_mismatch_of_a_multipart_body_aborts(s3: S3Driver, bucket: str) -> None:
@@ -419,8 +450,8 @@ def test_if_match_on_a_multipart_put_is_sent_with_the_completion(s3: S3Driver) -
     for code, status in (("PreconditionFailed", 412), ("NoSuchKey", 404)):
         with Stubber(s3.client) as stub:
             stub.add_response("create_multipart_upload", {"UploadId": "up-1"})
-            stub.add_response("upload_part", {"ETag": '"p1"'})
-            stub.add_response("upload_part", {"ETag": '"p2"'})
+            stub.add_response("upload_part", {"ETag": '"p1"', "ChecksumCRC32": "c1"})
+            stub.add_response("upload_part", {"ETag": '"p2"', "ChecksumCRC32": "c2"})
             stub.add_client_error(
                 "complete_multipart_upload",
                 code,
@@ -430,7 +461,10 @@ def test_if_match_on_a_multipart_put_is_sent_with_the_completion(s3: S3Driver) -
                     "Key": "k",
                     "UploadId": "up-1",
                     "MultipartUpload": {
-                        "Parts": [{"PartNumber": 1, "ETag": '"p1"'}, {"PartNumber": 2, "ETag": '"p2"'}]
+                        "Parts": [
+                            {"PartNumber": 1, "ETag": '"p1"', "ChecksumCRC32": "c1"},
+                            {"PartNumber": 2, "ETag": '"p2"', "ChecksumCRC32": "c2"},
+                        ]
                     },
                     "IfMatch": '"old-etag"',
                 },

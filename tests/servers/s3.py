@@ -137,12 +137,15 @@ class CuttingProxy:
 
     def close(self) -> None:
         self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self._listener.close()
         with self._lock:
             sockets = list(self._sockets)
-        for sock in sockets:
+        for sock in sockets:  # shutdown wakes a pump blocked in recv; close alone would not
             with contextlib.suppress(OSError):
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
         self._accepter.join(timeout=5)
         for thread in self._threads:
             thread.join(timeout=5)

@@ -8,6 +8,7 @@ in another process, after a restart — can list the parts of an upload and comp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from trove_dist.driver.capabilities import MultipartUpload, PartInfo
@@ -19,25 +20,46 @@ from trove_dist.errors import ObjectNotFound, PreconditionFailed, TroveError
 
 PartBody = bytes | bytearray | IO[bytes]
 
+#: The per-part checksum the driver's own uploads declare: what boto3's transfer manager uses,
+#: so S3 verifies every part and the whole (a composite CRC32) at completion.
+PART_CHECKSUM = "CRC32"
 
-def create(api: S3Api, bucket: str, key: str, content_type: str, metadata: dict[str, str]) -> str:
-    response = api.call(
-        "create_multipart_upload",
-        Target(bucket, key),
-        Bucket=bucket,
-        Key=key,
-        ContentType=content_type,
-        Metadata=metadata,
-    )
+
+@dataclass(frozen=True, slots=True)
+class ChecksummedPart(PartInfo):
+    """A part sent with a CRC32 that the completion must repeat (uploads that declared one)."""
+
+    crc32: str = ""
+
+
+def create(
+    api: S3Api, bucket: str, key: str, content_type: str, metadata: dict[str, str], *, part_checksums: bool = False
+) -> str:
+    """Start an upload; with ``part_checksums`` every part carries a CRC32 (``ChecksummedPart``)."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ContentType": content_type, "Metadata": metadata}
+    if part_checksums:
+        params["ChecksumAlgorithm"] = PART_CHECKSUM
+    response = api.call("create_multipart_upload", Target(bucket, key), **params)
     return str(response["UploadId"])
 
 
 def upload_part(
-    api: S3Api, bucket: str, key: str, upload_id: str, part_number: int, body: PartBody, size: int
+    api: S3Api,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    part_number: int,
+    body: PartBody,
+    size: int,
+    *,
+    checksum: bool = False,
 ) -> PartInfo:
+    """Send one part; with ``checksum`` (the upload declared part checksums) it carries a CRC32
+    and comes back as a ``ChecksummedPart``."""
     check_part_number(part_number)
     target = Target(bucket, key, upload_id=upload_id)
     if isinstance(body, (bytes, bytearray)):
+        extra = {"ChecksumAlgorithm": PART_CHECKSUM} if checksum else {}
         response = api.call(
             "upload_part",
             target,
@@ -47,7 +69,12 @@ def upload_part(
             PartNumber=part_number,
             Body=body,
             ContentLength=size,
+            **extra,
         )
+        if checksum:
+            return ChecksummedPart(
+                part_number, unquote_etag(response["ETag"]), size, response[f"Checksum{PART_CHECKSUM}"]
+            )
     else:
         # A file is rewound before every attempt, so that a retry sends the part from its start.
         start = body.tell()
@@ -113,7 +140,7 @@ def complete(
         "Bucket": bucket,
         "Key": key,
         "UploadId": upload_id,
-        "MultipartUpload": {"Parts": [{"PartNumber": p.part_number, "ETag": quote_etag(p.etag)} for p in parts]},
+        "MultipartUpload": {"Parts": [_completed_part(p) for p in parts]},
     }
     if if_match is not None:
         params["IfMatch"] = quote_etag(if_match)
@@ -125,6 +152,13 @@ def complete(
         if if_match is None:
             raise
         raise PreconditionFailed(f"s3: {bucket}/{key} does not exist (if_match={if_match})") from exc
+
+
+def _completed_part(part: PartInfo) -> dict[str, Any]:
+    entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": quote_etag(part.etag)}
+    if isinstance(part, ChecksummedPart):
+        entry[f"Checksum{PART_CHECKSUM}"] = part.crc32
+    return entry
 
 
 def abort(api: S3Api, bucket: str, key: str, upload_id: str) -> None:

@@ -39,9 +39,8 @@ none of this.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
@@ -55,7 +54,7 @@ from trove_dist.drivers.s3.copy import Copier, Source
 from trove_dist.drivers.s3.errors import Target
 from trove_dist.drivers.s3.metadata import encode_metadata, quote_etag, response_date, unquote_etag
 from trove_dist.drivers.s3.parts import PartSizer
-from trove_dist.drivers.s3.workers import Window, Workers
+from trove_dist.drivers.s3.workers import BufferPool, Window, Workers
 from trove_dist.errors import ObjectNotFound, PreconditionFailed
 
 
@@ -70,21 +69,21 @@ class Uploader:
 
     def put(self, bucket: str, key: str, body: MeteredChunks, options: PutOptions) -> ObjectInfo:
         encode_metadata(options.metadata, None)  # refuse a reserved name before reading the body
-        head, whole = self._read_head(body)
-        if whole:
-            return self._put_object(bucket, key, head, body, options)
-        pieces = chain((head,), body)
-        del head  # held by ``pieces`` only until it is cut into the first parts
-        return self._put_parts(bucket, key, pieces, body, options)
-
-    def _read_head(self, body: MeteredChunks) -> tuple[bytearray, bool]:
-        """Up to just past the threshold; ``True`` if that was the whole body."""
-        head = bytearray()
-        for chunk in body:
-            head += chunk
-            if len(head) > self.multipart_threshold:
-                return head, False
-        return head, True
+        sizer = PartSizer(self.part_size, options.size_hint)
+        # parts in flight, one being filled, and enough to look past the threshold
+        buffers = BufferPool(max(self.concurrency, -(-(self.multipart_threshold + 1) // sizer.base)) + 1)
+        parts = _assemble(body, sizer, buffers.take)
+        # Cut the body into parts from the start, looking ahead only until it is known to be
+        # over the threshold: the buffers read ahead are the first parts, never copied again.
+        ahead: list[tuple[int, bytearray]] = []
+        buffered = 0
+        for part in parts:
+            ahead.append(part)
+            buffered += len(part[1])
+            if buffered > self.multipart_threshold:
+                return self._put_parts(bucket, key, _replay(ahead, parts), buffers, sizer, body, options)
+        whole = ahead[0][1] if len(ahead) == 1 else bytearray().join(p for _, p in ahead)
+        return self._put_object(bucket, key, whole, body, options)
 
     def _put_object(
         self, bucket: str, key: str, data: bytearray, body: MeteredChunks, options: PutOptions
@@ -111,29 +110,34 @@ class Uploader:
         self,
         bucket: str,
         key: str,
-        pieces: Iterator[bytes | bytearray | memoryview],
+        parts: Iterator[tuple[int, bytearray]],
+        buffers: BufferPool,
+        sizer: PartSizer,
         body: MeteredChunks,
         options: PutOptions,
     ) -> ObjectInfo:
-        sizer = PartSizer(self.part_size, options.size_hint)
-        upload_id = multipart.create(
-            self.api, bucket, key, options.content_type, encode_metadata(options.metadata, None)
-        )
+        metadata = encode_metadata(options.metadata, None)
+        upload_id = multipart.create(self.api, bucket, key, options.content_type, metadata, part_checksums=True)
         window: Window[PartInfo] = Window(self.workers, budget=self.concurrency * sizer.base)
         try:
-            for number, part in _assemble(pieces, sizer):
+            for number, part in parts:
 
                 def send(number: int = number, part: bytearray = part) -> PartInfo:
-                    return multipart.upload_part(self.api, bucket, key, upload_id, number, part, len(part))
+                    try:
+                        return multipart.upload_part(
+                            self.api, bucket, key, upload_id, number, part, len(part), checksum=True
+                        )
+                    finally:
+                        buffers.give(part)
 
                 window.submit(send, weight=len(part))
-            parts = sorted(window.drain(), key=lambda p: p.part_number)
+            sent = sorted(window.drain(), key=lambda p: p.part_number)
             response = multipart.complete(
                 self.api,
                 bucket,
                 key,
                 upload_id,
-                parts,
+                sent,
                 if_match=options.if_match,
                 if_none_match=options.if_none_match,
             )
@@ -183,19 +187,34 @@ class Uploader:
         )
 
 
-def _assemble(pieces: Iterable[bytes | bytearray | memoryview], sizer: PartSizer) -> Iterator[tuple[int, bytearray]]:
+def _replay(
+    ahead: list[tuple[int, bytearray]], rest: Iterator[tuple[int, bytearray]]
+) -> Iterator[tuple[int, bytearray]]:
+    """The parts read ahead, then the rest; each part is let go of as soon as it is handed on."""
+    while ahead:
+        yield ahead.pop(0)
+    yield from rest
+
+
+def _assemble(
+    pieces: Iterable[bytes | bytearray | memoryview], sizer: PartSizer, take: Callable[[int], bytearray]
+) -> Iterator[tuple[int, bytearray]]:
     """Cut a stream of pieces of any size into numbered parts of the sizes ``sizer`` plans.
 
-    Each part is a fresh buffer (the pieces may be views of the caller's memory, which must not
-    be held on to), filled by one copy.
+    Each part is a buffer from ``take`` (the pieces may be views of the caller's memory, which
+    must not be held on to), filled by one copy; a buffer is taken only once a byte for it
+    has arrived, so a body ending on a part boundary takes none in vain.
     """
     number = 1
-    part = bytearray(sizer.size_of(number))
+    part: bytearray | None = None
     filled = 0
     for piece in pieces:
         view = memoryview(piece)
         offset = 0
         while offset < len(view):
+            if part is None:
+                part = take(sizer.size_of(number))
+                filled = 0
             n = min(len(part) - filled, len(view) - offset)
             part[filled : filled + n] = view[offset : offset + n]
             filled += n
@@ -203,9 +222,8 @@ def _assemble(pieces: Iterable[bytes | bytearray | memoryview], sizer: PartSizer
             if filled == len(part):
                 yield number, part
                 number += 1
-                part = bytearray(sizer.size_of(number))
-                filled = 0
+                part = None
         del view
-    if filled:
+    if part is not None:
         del part[filled:]
         yield number, part

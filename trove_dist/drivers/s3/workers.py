@@ -53,7 +53,9 @@ class Window(Generic[T]):
 
     def submit(self, task: Callable[[], T], weight: int) -> None:
         """Queue ``task``, first waiting for earlier ones while the window is full (one task is
-        always let in, however heavy).  A failed task's error is raised here."""
+        always let in, however heavy).  A failed task's error is raised here, as soon as it is
+        known, so that a long transfer stops at its first failure rather than at its end."""
+        self._collect({future for future in self._running if future.done()})
         while self._running and sum(self._running.values()) + weight > self._budget:
             self._collect(wait(self._running, return_when=FIRST_COMPLETED).done)
         self._running[self._workers.submit(task)] = weight
@@ -76,3 +78,38 @@ class Window(Generic[T]):
         for future in finished:
             self._running.pop(future)
             self.done.append(future.result())
+
+
+class BufferPool:
+    """A fixed number of part buffers, recycled from part to part within one upload.
+
+    Taking a buffer waits while all of them are out (being filled, or in flight), which is what
+    bounds an upload's memory to ``count`` parts.  Recycling also keeps the allocator out of the
+    way: a fresh multi-MiB buffer per part, freed on another thread, leaves the C heap holding
+    free memory the process cannot give back, and peak RSS well above what is actually in use.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._made = 0
+        self._free: list[bytearray] = []
+        self._changed = threading.Condition()
+
+    def take(self, size: int) -> bytearray:
+        """A buffer of exactly ``size`` bytes (its content is whatever the last part left)."""
+        with self._changed:
+            while not self._free and self._made >= self._count:
+                self._changed.wait()
+            if self._free:
+                buffer = self._free.pop()
+                if len(buffer) == size:
+                    return buffer
+                del buffer  # a part size that changed (the last part, or a new size tier)
+            else:
+                self._made += 1
+        return bytearray(size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self._changed:
+            self._free.append(buffer)
+            self._changed.notify()
