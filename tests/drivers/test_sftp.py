@@ -8,7 +8,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import paramiko
@@ -767,3 +767,21 @@ def test_a_server_without_posix_rename_is_refused(sftp: SFTPServer, monkeypatch:
     monkeypatch.setattr(ExtendedSFTPClient, "_send_version", without_posix_rename)
     with pytest.raises(TroveError, match="posix-rename"):
         open_driver(sftp.dsn())
+
+
+def test_listing_fetches_records_ahead(driver: SFTPDriver, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are read 64 at a time in three round trips, not one object at a time."""
+    for i in range(100):
+        driver.put(bucket, f"k{i:03d}", b"x" * i, metadata={"i": str(i)})
+    batches: list[int] = []
+    real = ExtendedSFTPClient.read_small_files
+
+    def counted(self: ExtendedSFTPClient, paths: Sequence[str], limit: int) -> list[bytes | None]:
+        batches.append(len(paths))
+        return real(self, paths, limit)
+
+    monkeypatch.setattr(ExtendedSFTPClient, "read_small_files", counted)
+    monkeypatch.setattr(ExtendedSFTPClient, "read_small_file", None)  # one at a time would fail loudly
+    listed = driver.list(bucket).objects
+    assert [(o.key, o.size, dict(o.metadata)) for o in listed] == [(f"k{i:03d}", i, {"i": str(i)}) for i in range(100)]
+    assert batches == [64, 36]

@@ -33,11 +33,8 @@ import secrets
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Self, TypeVar, cast
-
-import paramiko
 
 from trove_dist.checksum import new_hasher
 from trove_dist.driver.base import Driver, Limitation, PutOptions, check_range
@@ -48,6 +45,7 @@ from trove_dist.driver.listing import Position, listing_scope, paginate, start_p
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
+from trove_dist.drivers.sftp.commit import Commit
 from trove_dist.drivers.sftp.errors import (
     BACKEND,
     ConnectionLost,
@@ -57,23 +55,32 @@ from trove_dist.drivers.sftp.errors import (
     is_missing,
     translate,
 )
+from trove_dist.drivers.sftp.listing import NOT_FETCHED, BucketWalk, Describe, Listed, NotFetched
 from trove_dist.drivers.sftp.pool import Connection, ConnectionPool, connect
 from trove_dist.drivers.sftp.protocol import COPY_DATA, CREATE_EXCLUSIVE, FSYNC, POSIX_RENAME, READ, ExtendedSFTPClient
+from trove_dist.drivers.sftp.reading import LeasedSource
 from trove_dist.drivers.sftp.records import (
     MAX_RECORD_BYTES,
     RECORD_DIR_PREFIX,
-    RETENTION,
     TEMP_PREFIX,
     Record,
     Stamp,
-    choose_stamp,
-    expired,
     foreign_info,
-    record_dir_name,
+)
+from trove_dist.drivers.sftp.remote import (
+    collect_records,
+    file_stamp,
+    ignore_missing,
+    is_dir,
+    is_file,
+    lstat,
+    read_dir,
+    record_path,
+    removed,
+    stamp_of,
 )
 from trove_dist.drivers.sftp.settings import SFTPSettings
-from trove_dist.drivers.sftp.transfer import RemoteReader, RemoteWriter
-from trove_dist.drivers.sftp.treewalk import Kind, RawEntry, TreeWalk
+from trove_dist.drivers.sftp.transfer import RemoteWriter
 from trove_dist.errors import (
     BackendUnavailable,
     BucketAlreadyExists,
@@ -95,14 +102,6 @@ _VERSION_CHASES = 16
 _DIRECTORY_CHASES = 16
 #: copy-data is sent in pieces of this size, so no single request outlives the timeout.
 _COPY_SEGMENT = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    """A directory entry as the listing walk carries it."""
-
-    path: str
-    stamp: Stamp | None  # None for directories
 
 
 class SFTPDriver(Driver):
@@ -152,13 +151,13 @@ class SFTPDriver(Driver):
                 f"{self.settings.describe()} does not offer posix-rename@openssh.com, which the driver needs "
                 "to replace objects atomically"
             )
-        attrs = _lstat(sftp, self._root)
+        attrs = lstat(sftp, self._root)
         if attrs is None and self.settings.create:
             self._make_dirs(sftp, self._root)
-            attrs = _lstat(sftp, self._root)
+            attrs = lstat(sftp, self._root)
         if attrs is None:
             raise InvalidDSN(f"{self.settings.describe()}: the root directory does not exist (create=false)")
-        if not stat.S_ISDIR(attrs.st_mode or 0):
+        if not is_dir(attrs):
             raise InvalidDSN(f"{self.settings.describe()}: the root is not a directory")
         return frozenset(sftp.extensions)
 
@@ -166,7 +165,7 @@ class SFTPDriver(Driver):
         current = "/" if path.startswith("/") else ""
         for part in path.strip("/").split("/"):
             current = posixpath.join(current, part) if current else part
-            if _lstat(sftp, current) is None:
+            if lstat(sftp, current) is None:
                 with contextlib.suppress(OSError):
                     sftp.mkdir(current, 0o755)
 
@@ -221,8 +220,8 @@ class SFTPDriver(Driver):
 
     def _bucket_dir(self, sftp: ExtendedSFTPClient, bucket: str) -> str:
         path = self._bucket_path(bucket)
-        attrs = _lstat(sftp, path)
-        if attrs is None or not stat.S_ISDIR(attrs.st_mode or 0):
+        attrs = lstat(sftp, path)
+        if not is_dir(attrs):
             raise BucketNotFound(bucket)  # a symbolic link is not a bucket either
         return path
 
@@ -234,7 +233,7 @@ class SFTPDriver(Driver):
         path = self._bucket_dir(sftp, bucket)
         for name in components[:-1]:
             path = f"{path}/{name}"
-            attrs = _lstat(sftp, path)
+            attrs = lstat(sftp, path)
             if attrs is None:
                 if not create:
                     raise ObjectNotFound(bucket, key)
@@ -256,8 +255,8 @@ class SFTPDriver(Driver):
         try:
             sftp.mkdir(path, 0o755)
         except OSError as exc:
-            attrs = _lstat(sftp, path)  # OpenSSH says only "Failure": look at what is there
-            if attrs is not None and stat.S_ISDIR(attrs.st_mode or 0):
+            attrs = lstat(sftp, path)  # OpenSSH says only "Failure": look at what is there
+            if is_dir(attrs):
                 return  # made by a concurrent put
             if attrs is None and is_missing(exc):
                 raise _DirectoryVanished from None  # the parent was removed by a concurrent delete
@@ -269,7 +268,7 @@ class SFTPDriver(Driver):
 
     def _object_stamp(self, sftp: ExtendedSFTPClient, path: str, bucket: str, key: str) -> Stamp:
         """The version of the object at ``path``; ``ObjectNotFound`` unless it is a plain file."""
-        attrs = _lstat(sftp, path)
+        attrs = lstat(sftp, path)
         if attrs is None:
             raise ObjectNotFound(bucket, key)
         mode = attrs.st_mode or 0
@@ -277,27 +276,38 @@ class SFTPDriver(Driver):
             raise InvalidKey(key, "is a symbolic link; the sftp driver never follows one")
         if not stat.S_ISREG(mode):
             raise ObjectNotFound(bucket, key)
-        return _stamp(attrs)
+        return stamp_of(attrs)
 
     # ---- metadata -------------------------------------------------------------------------
 
-    def _describe(self, sftp: ExtendedSFTPClient, bucket: str, key: str, path: str, stamp: Stamp) -> ObjectInfo | None:
+    def _describe(
+        self,
+        sftp: ExtendedSFTPClient,
+        bucket: str,
+        key: str,
+        path: str,
+        stamp: Stamp,
+        fetched: bytes | NotFetched | None = NOT_FETCHED,
+    ) -> ObjectInfo | None:
         """The info of version ``stamp`` of the file at ``path``; None if that version is gone
-        (replaced, or deleted) — the caller looks again."""
-        directory, name = posixpath.split(path)
-        record_path = f"{directory}/{record_dir_name(name)}/{stamp.name}"
-        try:
-            record = Record.decode(sftp.read_small_file(record_path, MAX_RECORD_BYTES))
-        except OSError as exc:
-            if not is_missing(exc):
-                raise
-            record = None
+        (replaced, or deleted) — the caller looks again.  ``fetched``: the record's bytes if
+        they were read already (None: there was no record)."""
+        raw = self._read_record(sftp, path, stamp) if isinstance(fetched, NotFetched) else fetched
+        record = Record.decode(raw) if raw is not None else None
         if record is not None and record.size == stamp.size:
             return record.info(bucket, key)
-        attrs = _lstat(sftp, path)
-        if attrs is not None and stat.S_ISREG(attrs.st_mode or 0) and _stamp(attrs) == stamp:
-            return foreign_info(bucket, key, stamp)  # no record: another tool's file
+        if file_stamp(lstat(sftp, path)) == stamp:
+            return foreign_info(bucket, key, stamp)  # still there, with no record: another tool's file
         return None
+
+    @staticmethod
+    def _read_record(sftp: ExtendedSFTPClient, path: str, stamp: Stamp) -> bytes | None:
+        try:
+            return sftp.read_small_file(record_path(path, stamp), MAX_RECORD_BYTES)
+        except OSError as exc:
+            if is_missing(exc):
+                return None
+            raise
 
     # ---- buckets --------------------------------------------------------------------------
 
@@ -307,8 +317,8 @@ class SFTPDriver(Driver):
             try:
                 conn.sftp.mkdir(path, 0o755)
             except OSError as exc:
-                attrs = _lstat(conn.sftp, path)
-                if attrs is not None and stat.S_ISDIR(attrs.st_mode or 0):
+                attrs = lstat(conn.sftp, path)
+                if is_dir(attrs):
                     if exist_ok or attempt > 1:  # on a retry it is most likely our own first mkdir
                         return
                     raise BucketAlreadyExists(bucket) from None
@@ -321,8 +331,8 @@ class SFTPDriver(Driver):
     def _delete_bucket(self, bucket: str) -> None:
         def delete(conn: Connection, attempt: int) -> None:
             path = self._bucket_path(bucket)
-            attrs = _lstat(conn.sftp, path)
-            if attrs is None or not stat.S_ISDIR(attrs.st_mode or 0):
+            attrs = lstat(conn.sftp, path)
+            if not is_dir(attrs):
                 if attempt > 1 and attrs is None:
                     return  # removed by the attempt whose answer was lost
                 raise BucketNotFound(bucket)
@@ -330,7 +340,7 @@ class SFTPDriver(Driver):
             try:
                 conn.sftp.rmdir(path)
             except OSError:
-                if _lstat(conn.sftp, path) is not None:
+                if lstat(conn.sftp, path) is not None:
                     raise BucketNotEmpty(bucket) from None  # a put landed meanwhile
 
         self._attempts("delete_bucket", delete)
@@ -339,22 +349,22 @@ class SFTPDriver(Driver):
         """Remove everything under ``path`` except objects: temporary files, records, files whose
         names no key maps to, empty directories.  Finding an object (a put that raced the delete)
         stops it."""
-        for attrs in _read_dir(sftp, path):
+        for attrs in read_dir(sftp, path):
             child = f"{path}/{attrs.filename}"
             mode = attrs.st_mode or 0
             inside = internal or attrs.filename.startswith(".")
             if stat.S_ISDIR(mode):
                 self._remove_internal_tree(sftp, child, bucket, internal=inside)
-                _ignore_missing(sftp.rmdir, child)
+                ignore_missing(sftp.rmdir, child)
             elif stat.S_ISREG(mode) and not inside and is_canonical(attrs.filename):
                 raise BucketNotEmpty(bucket)
             else:
-                _ignore_missing(sftp.remove, child)
+                ignore_missing(sftp.remove, child)
 
     def _list_buckets(self) -> list[BucketInfo]:
         def list_buckets(conn: Connection) -> list[BucketInfo]:
             out = []
-            for attrs in _read_dir(conn.sftp, self._root):
+            for attrs in read_dir(conn.sftp, self._root):
                 if not stat.S_ISDIR(attrs.st_mode or 0) or attrs.filename.startswith("."):
                     continue
                 try:
@@ -368,15 +378,16 @@ class SFTPDriver(Driver):
 
     def _bucket_exists(self, bucket: str) -> bool:
         def exists(conn: Connection) -> bool:
-            attrs = _lstat(conn.sftp, self._bucket_path(bucket))
-            return attrs is not None and stat.S_ISDIR(attrs.st_mode or 0)
+            attrs = lstat(conn.sftp, self._bucket_path(bucket))
+            return is_dir(attrs)
 
         return self._run("bucket_exists", exists)
 
     def _bucket_is_empty(self, bucket: str) -> bool:
         def empty(conn: Connection) -> bool:
             path = self._bucket_dir(conn.sftp, bucket)
-            return not self._walker(conn.sftp, bucket).has_admitted_object(_Listed(path, None), "", Position())
+            walk = BucketWalk(conn.sftp, bucket, self._describer(conn.sftp, bucket)).walk
+            return not walk.has_admitted_object(Listed(path, None), "", Position())
 
         return self._run("delete_bucket", empty)
 
@@ -414,10 +425,10 @@ class SFTPDriver(Driver):
                     raise
                 try:
                     attrs = sftp.fstat_handle(handle)
-                    if not stat.S_ISREG(attrs.st_mode or 0):
+                    if not is_file(attrs):
                         raise ObjectNotFound(bucket, key)
                     # The open handle's version: its data can no longer change under us.
-                    info = self._describe(sftp, bucket, key, path, _stamp(attrs))
+                    info = self._describe(sftp, bucket, key, path, stamp_of(attrs))
                     if info is None:
                         sftp.close_handle(handle)
                         continue
@@ -426,11 +437,33 @@ class SFTPDriver(Driver):
                     with contextlib.suppress(Exception):
                         sftp.close_handle(handle)
                     raise
-                source = _LeasedSource(self, conn, handle, (bucket, key, path), _stamp(attrs), offset, count)
+                source = LeasedSource(
+                    self._pool,
+                    self.settings.retry,
+                    conn,
+                    handle,
+                    stamp_of(attrs),
+                    offset,
+                    count,
+                    what=what,
+                    reopen=lambda sftp: self._reopen(sftp, bucket, key, path),
+                )
                 return ObjectReader(info, source, offset=offset, length=count)
             raise SFTPFailure(f"{BACKEND}: {what} kept changing while it was being opened")
 
         return self._attempts("get", open_object, hold=True)
+
+    def _reopen(self, sftp: ExtendedSFTPClient, bucket: str, key: str, path: str) -> bytes | None:
+        """A new handle on the object at ``path`` (for a reader resuming); None if it is gone."""
+        try:
+            self._object_stamp(sftp, path, bucket, key)
+            return sftp.open_handle(path, READ)
+        except ObjectNotFound:
+            return None
+        except OSError as exc:
+            if is_missing(exc):
+                return None
+            raise
 
     def get_range(self, bucket: str, key: str, offset: int, length: int | None) -> ObjectReader:
         """Reads only the requested bytes: the reader asks the server for that range alone."""
@@ -524,10 +557,10 @@ class SFTPDriver(Driver):
         """Remove a temporary file after a failed put (best effort: if the server is gone, it
         stays invisible until ``remove_stale_temporaries``)."""
         with contextlib.suppress(TroveError):
-            self._run("cleanup", lambda conn: _ignore_missing(conn.sftp.remove, path))
+            self._run("cleanup", lambda conn: ignore_missing(conn.sftp.remove, path))
 
     def _commit(self, bucket: str, key: str, directory: str, name: str, temp: str, record: Record) -> ObjectInfo:
-        commit = _Commit(self, bucket, key, directory, name, temp, record)
+        commit = Commit(bucket, key, directory, name, temp, record, durable=self.settings.durable)
         try:
             return self._attempts("put", commit.run)
         except BaseException:
@@ -551,8 +584,8 @@ class SFTPDriver(Driver):
                 self._object_stamp(sftp, path, bucket, key)
             except ObjectNotFound:
                 return
-            _ignore_missing(sftp.remove, path)
-            self._collect(sftp, directory, components[-1])
+            ignore_missing(sftp.remove, path)
+            collect_records(sftp, directory, components[-1])
             # Remove directories the delete left empty, so prefixes vanish as they do in S3.
             for _ in components[:-1]:
                 try:
@@ -562,34 +595,6 @@ class SFTPDriver(Driver):
                 directory = posixpath.dirname(directory)
 
         self._run("delete", delete)
-
-    def _collect(self, sftp: ExtendedSFTPClient, directory: str, name: str) -> tuple[int, bool]:
-        """Delete the expired records of ``name`` (never the current data's), and their
-        directory once it is empty.  Returns how many records went, and whether the directory
-        did."""
-        records = f"{directory}/{record_dir_name(name)}"
-        current = _lstat(sftp, f"{directory}/{name}")
-        keep = _stamp(current) if current is not None else None
-        now = time.time()
-        try:
-            names = sftp.listdir(records)
-        except OSError as exc:
-            if is_missing(exc):
-                return 0, True
-            raise
-        removed = 0
-        for entry in names:
-            stamp = Stamp.parse(entry)
-            if stamp is not None and stamp != keep and expired(stamp, now):
-                _ignore_missing(sftp.remove, f"{records}/{entry}")
-                removed += 1
-        if removed < len(names):
-            return removed, False
-        try:
-            sftp.rmdir(records)
-        except OSError:
-            return removed, False  # a new record arrived meanwhile
-        return removed, True
 
     # ---- listing --------------------------------------------------------------------------
 
@@ -608,41 +613,17 @@ class SFTPDriver(Driver):
 
         def list_page(conn: Connection) -> ListPage:
             bucket_path = self._bucket_dir(conn.sftp, bucket)
-            start = _Listed("/".join([bucket_path, *components]), None)
-            entries = self._walker(conn.sftp, bucket).walk(start, key_prefix, prefix, position, delimiter == "/")
+            start = Listed("/".join([bucket_path, *components]), None)
+            walk = BucketWalk(conn.sftp, bucket, self._describer(conn.sftp, bucket)).walk
+            entries = walk.walk(start, key_prefix, prefix, position, delimiter == "/")
             return paginate(
                 entries, prefix=prefix, delimiter=delimiter, position=position, max_keys=max_keys, scope=scope
             )
 
         return self._run("list", list_page)
 
-    def _walker(self, sftp: ExtendedSFTPClient, bucket: str) -> TreeWalk[_Listed]:
-        def read_dir(directory: _Listed) -> list[RawEntry[_Listed]]:
-            out = []
-            for attrs in _read_dir(sftp, directory.path):
-                mode = attrs.st_mode or 0
-                path = f"{directory.path}/{attrs.filename}"
-                if stat.S_ISDIR(mode):
-                    out.append(RawEntry(attrs.filename, Kind.DIRECTORY, _Listed(path, None)))
-                elif stat.S_ISREG(mode):
-                    out.append(RawEntry(attrs.filename, Kind.FILE, _Listed(path, _stamp(attrs))))
-                else:
-                    out.append(RawEntry(attrs.filename, Kind.OTHER, _Listed(path, None)))
-            return out
-
-        def load(key: str, listed: _Listed) -> ObjectInfo | None:
-            stamp = listed.stamp
-            for _ in range(_VERSION_CHASES):
-                if stamp is None:
-                    return None
-                info = self._describe(sftp, bucket, key, listed.path, stamp)
-                if info is not None:
-                    return info
-                attrs = _lstat(sftp, listed.path)  # replaced since the directory was read
-                stamp = _stamp(attrs) if attrs is not None and stat.S_ISREG(attrs.st_mode or 0) else None
-            raise SFTPFailure(f"{BACKEND}: {bucket}/{key} kept changing while it was being listed")
-
-        return TreeWalk(read_dir, load)
+    def _describer(self, sftp: ExtendedSFTPClient, bucket: str) -> Describe:
+        return lambda key, path, stamp, fetched: self._describe(sftp, bucket, key, path, stamp, fetched)
 
     # ---- maintenance ----------------------------------------------------------------------
 
@@ -659,24 +640,24 @@ class SFTPDriver(Driver):
 
         def sweep(sftp: ExtendedSFTPClient, directory: str, cutoff: float) -> tuple[int, bool]:
             """(files removed, whether ``directory`` is now empty)."""
-            entries = _read_dir(sftp, directory)
-            removed, remaining = 0, len(entries)
+            entries = read_dir(sftp, directory)
+            total, remaining = 0, len(entries)
             for attrs in entries:
                 name, mode = attrs.filename, attrs.st_mode or 0
                 path = f"{directory}/{name}"
                 if stat.S_ISDIR(mode) and name.startswith(RECORD_DIR_PREFIX):
-                    count, gone = self._collect(sftp, directory, name[len(RECORD_DIR_PREFIX) :])
+                    count, gone = collect_records(sftp, directory, name[len(RECORD_DIR_PREFIX) :])
                 elif stat.S_ISDIR(mode) and not name.startswith("."):
                     count, empty = sweep(sftp, path, cutoff)
-                    gone = empty and _removed(sftp.rmdir, path)  # a new put may be using it already
+                    gone = empty and removed(sftp.rmdir, path)  # a new put may be using it already
                 elif stat.S_ISREG(mode) and name.startswith(TEMP_PREFIX) and (attrs.st_mtime or 0) < cutoff:
-                    gone = _removed(sftp.remove, path)
+                    gone = removed(sftp.remove, path)
                     count = int(gone)
                 else:
                     count, gone = 0, False
-                removed += count
+                total += count
                 remaining -= gone
-            return removed, remaining == 0
+            return total, remaining == 0
 
         return self._run(
             "remove_stale_temporaries",
@@ -726,7 +707,7 @@ class SFTPServerCopyDriver(SFTPDriver):
                         raise ObjectNotFound(src_bucket, src_key) from None
                     raise
                 try:
-                    info = self._describe(sftp, src_bucket, src_key, src_path, _stamp(sftp.fstat_handle(source)))
+                    info = self._describe(sftp, src_bucket, src_key, src_path, stamp_of(sftp.fstat_handle(source)))
                     if info is None:
                         continue
                     directory, temp, target = self._create_temp(sftp, dst_bucket, dst_key, dst_components)
@@ -763,231 +744,8 @@ class SFTPServerCopyDriver(SFTPDriver):
         return self._commit(dst_bucket, dst_key, directory, dst_components[-1], temp, record)
 
 
-class _Commit:
-    """Makes a finished temporary file the key's current version; safe to run again after a
-    dropped connection (it remembers its stamp, and recognises its own completed rename)."""
-
-    def __init__(
-        self, driver: SFTPDriver, bucket: str, key: str, directory: str, name: str, temp: str, record: Record
-    ) -> None:
-        self.driver = driver
-        self.bucket, self.key = bucket, key
-        self.directory, self.name, self.temp = directory, name, temp
-        self.target = f"{directory}/{name}"
-        self.records = f"{directory}/{record_dir_name(name)}"
-        self.record = record
-        self.stamp: Stamp | None = None
-        self.done = False
-
-    def run(self, conn: Connection, attempt: int) -> ObjectInfo:
-        sftp = conn.sftp
-        current_attrs = _lstat(sftp, self.target)
-        if current_attrs is not None and stat.S_ISDIR(current_attrs.st_mode or 0):
-            raise KeyConflict(
-                f"cannot store {self.bucket}/{self.key}: other keys use it as a prefix on the SFTP server "
-                "(it cannot be both a file and a directory)"
-            )
-        current = (
-            _stamp(current_attrs) if current_attrs is not None and stat.S_ISREG(current_attrs.st_mode or 0) else None
-        )
-        if attempt > 1 and self.stamp is not None and current == self.stamp and _lstat(sftp, self.temp) is None:
-            return self._finished(sftp, None)  # the rename went through; only its answer was lost
-        if self.stamp is None or time.time() - self.stamp.mtime > RETENTION / 2:
-            self.stamp = self._write_record(sftp, current)
-        sftp.utime(self.temp, (self.stamp.mtime, self.stamp.mtime))
-        try:
-            sftp.posix_rename(self.temp, self.target)
-        except OSError:
-            attrs = _lstat(sftp, self.target)
-            if attrs is not None and stat.S_ISDIR(attrs.st_mode or 0):
-                raise KeyConflict(
-                    f"cannot store {self.bucket}/{self.key}: other keys use it as a prefix on the SFTP server"
-                ) from None
-            if _lstat(sftp, self.directory) is None:
-                raise BucketNotFound(self.bucket) from None  # the bucket was deleted meanwhile
-            raise
-        return self._finished(sftp, current)
-
-    def _write_record(self, sftp: ExtendedSFTPClient, current: Stamp | None) -> Stamp:
-        """Create this version's record under a stamp no other version of the key holds."""
-        payload = self.record.encode()
-        if len(payload) > MAX_RECORD_BYTES:
-            raise ValueError(f"the content type of {self.bucket}/{self.key} is too long to store")
-        stamp = choose_stamp(time.time(), self.record.size, current)
-        for _ in range(_DIRECTORY_CHASES * 64):
-            try:
-                sftp.create_small_file(f"{self.records}/{stamp.name}", payload, durable=self.driver.settings.durable)
-                return stamp
-            except OSError as exc:
-                existing = _lstat(sftp, self.records)
-                if existing is None:
-                    self._make_record_dir(sftp)
-                    continue
-                if not stat.S_ISDIR(existing.st_mode or 0):
-                    raise SFTPFailure(f"{BACKEND}: {self.records} is not a directory") from None
-                if _lstat(sftp, f"{self.records}/{stamp.name}") is None:
-                    raise translate(exc, "put") from None
-                stamp = Stamp(stamp.mtime + 1, stamp.size)  # taken by another version of this key
-        raise SFTPFailure(f"{BACKEND}: no free version stamp for {self.bucket}/{self.key}")
-
-    def _make_record_dir(self, sftp: ExtendedSFTPClient) -> None:
-        try:
-            sftp.mkdir(self.records, 0o755)
-        except OSError:
-            attrs = _lstat(sftp, self.records)
-            if attrs is None:
-                raise
-            if not stat.S_ISDIR(attrs.st_mode or 0):  # a planted link or file: never write through it
-                raise SFTPFailure(f"{BACKEND}: {self.records} is not a directory") from None
-
-    def _finished(self, sftp: ExtendedSFTPClient, previous: Stamp | None) -> ObjectInfo:
-        self.done = True
-        assert self.stamp is not None
-        if previous is not None and (
-            expired(previous, time.time()) or previous.mtime // RETENTION != self.stamp.mtime // RETENTION
-        ):
-            # At most once per RETENTION period of a key's writes: collect expired records.
-            with contextlib.suppress(OSError):
-                self.driver._collect(sftp, self.directory, self.name)
-        return self.record.info(self.bucket, self.key)
-
-
-class _LeasedSource:
-    """What an ``ObjectReader`` reads from: a remote file on a connection leased for its life.
-
-    If the connection drops mid-read, the file is opened again on a new connection (per the
-    retry policy) and the read resumes where it stopped — but only if the file is still the same
-    version (the same stamp; see ``records``): the reader never splices two versions together.
-    """
-
-    def __init__(
-        self,
-        driver: SFTPDriver,
-        conn: Connection,
-        handle: bytes,
-        target: tuple[str, str, str],
-        stamp: Stamp,
-        offset: int,
-        length: int,
-    ) -> None:
-        self._driver = driver
-        self._conn = conn
-        self._handle = handle
-        self._bucket, self._key, self._path = target
-        self._what = f"{self._bucket}/{self._key}"
-        self._stamp = stamp
-        self._position = offset
-        self._end = offset + length
-        self._reader = RemoteReader(conn.sftp, handle, offset, length, self._what)
-        self._closed = False
-
-    def read(self, size: int = -1, /) -> bytes:
-        try:
-            data = self._reader.read(size)
-        except TroveError:
-            raise
-        except Exception as exc:
-            if not (connection_failure(exc) or not self._conn.alive()):
-                raise translate(exc, f"get {self._what}") from exc
-            self._conn.broken = True
-            data = self._driver.settings.retry.call(
-                lambda: self._resume(size),
-                transient=is_connection_lost,
-                backend=self._driver._backend,
-                what=f"get {self._what} (resuming at byte {self._position})",
-            )
-        self._position += len(data)
-        return data
-
-    def _resume(self, size: int) -> bytes:
-        """Reopen the same version on a new connection and read on from ``_position``."""
-        self._driver._pool.release(self._conn)
-        conn = self._conn = self._driver._pool.acquire()
-        gone = BackendUnavailable(
-            f"{BACKEND}: the connection broke while reading {self._what}, and the object has been replaced or "
-            "deleted since it was opened: the rest of the version being read is gone"
-        )
-        try:
-            try:
-                self._driver._object_stamp(conn.sftp, self._path, self._bucket, self._key)
-                self._handle = conn.sftp.open_handle(self._path, READ)
-            except ObjectNotFound:
-                raise gone from None
-            except OSError as exc:
-                if is_missing(exc):
-                    raise gone from None
-                raise
-            if _stamp(conn.sftp.fstat_handle(self._handle)) != self._stamp:
-                raise gone
-            self._reader = RemoteReader(conn.sftp, self._handle, self._position, self._end - self._position, self._what)
-            return self._reader.read(size)
-        except TroveError:
-            raise
-        except Exception as exc:
-            if connection_failure(exc) or not conn.alive():
-                conn.broken = True
-                raise ConnectionLost(exc) from exc
-            raise translate(exc, f"get {self._what}") from exc
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self._conn.alive():
-                self._reader.finish()
-                self._conn.sftp.close_handle(self._handle)
-        except Exception as exc:
-            if connection_failure(exc) or not self._conn.alive():
-                self._conn.broken = True  # the connection is dropped; the server closes the handle
-            else:
-                raise translate(exc, f"get {self._what}") from exc
-        finally:
-            self._driver._pool.release(self._conn)
-
-
 class _DirectoryVanished(Exception):
     """Internal: a directory was removed by a concurrent delete while a put walked through it."""
-
-
-def _lstat(sftp: ExtendedSFTPClient, path: str) -> paramiko.SFTPAttributes | None:
-    try:
-        return sftp.lstat(path)
-    except OSError as exc:
-        if is_missing(exc):
-            return None
-        raise
-
-
-def _read_dir(sftp: ExtendedSFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
-    """A directory's entries with their ``lstat`` attributes; nothing if it is gone."""
-    try:
-        return sftp.listdir_attr(path)
-    except OSError as exc:
-        if is_missing(exc):
-            return []
-        raise
-
-
-def _removed(remove: Callable[[str], object], path: str) -> bool:
-    """Remove a file or an empty directory; False if it is not there or not empty."""
-    try:
-        remove(path)
-    except OSError:
-        return False
-    return True
-
-
-def _ignore_missing(remove: Callable[[str], object], path: str) -> None:
-    try:
-        remove(path)
-    except OSError as exc:
-        if not is_missing(exc):
-            raise
-
-
-def _stamp(attrs: paramiko.SFTPAttributes) -> Stamp:
-    return Stamp(int(attrs.st_mtime or 0), int(attrs.st_size or 0))
 
 
 def _datetime(seconds: int | None) -> datetime | None:

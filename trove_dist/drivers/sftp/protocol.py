@@ -16,6 +16,8 @@ keeping it here means a change there is fixed in one place.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Sequence
 from typing import Protocol
 
 import paramiko
@@ -162,6 +164,47 @@ class ExtendedSFTPClient(paramiko.SFTPClient):
             return b""
         finally:
             self.close_handle(handle)
+
+    def read_small_files(self, paths: Sequence[str], limit: int) -> list[bytes | None]:
+        """Many small files in three round trips (all opens, all reads, all closes, each round
+        sent before its replies are awaited); None for a file that does not exist.
+
+        Every reply is collected before any error is raised, so the connection stays clean.
+        """
+        early = Replies()
+        failure: BaseException | None = None
+
+        def settle(nums: list[int | None]) -> list[tuple[int, Message] | None]:
+            nonlocal failure
+            replies: list[tuple[int, Message] | None] = []
+            for num in nums:
+                reply = None
+                if num is not None:
+                    try:
+                        reply = self.wait(num, early)
+                    except EOFError:
+                        reply = None
+                    except OSError as exc:
+                        if exc.errno != errno.ENOENT and failure is None:
+                            failure = exc
+                replies.append(reply)
+            return replies
+
+        opened = settle(
+            [self._async_request(early, CMD_OPEN, path, READ, paramiko.SFTPAttributes()) for path in paths]  # type: ignore[attr-defined]
+        )
+        handles = [reply[1].get_binary() if reply is not None and reply[0] == CMD_HANDLE else None for reply in opened]
+        read = settle([self.send_read(early, h, 0, limit) if h is not None else None for h in handles])
+        settle([self._async_request(early, CMD_CLOSE, h) if h is not None else None for h in handles])  # type: ignore[attr-defined]
+        if failure is not None:
+            raise failure
+        contents: list[bytes | None] = []
+        for handle, reply in zip(handles, read, strict=True):
+            if handle is None:
+                contents.append(None)
+            else:
+                contents.append(self.data_of(*reply) if reply is not None else b"")  # no reply: EOF, an empty file
+        return contents
 
     def create_small_file(self, path: str, data: bytes, *, durable: bool) -> None:
         """Create ``path`` holding ``data``; fails if the name exists (generic SFTP failure)."""

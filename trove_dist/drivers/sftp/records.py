@@ -18,10 +18,10 @@ after the data*: a version is identified by its data file's ``(mtime, size)`` �
 chooses the mtime (SFTP ``setstat``), which makes the name a version stamp:
 
 1. The writer streams the data into a temporary dot-file and hashes it (etag, checksum).
-2. It picks a stamp ``t`` — the current second — and creates the record ``<t>-<size>`` with an
-   *exclusive* create (``O_CREAT|O_EXCL``, atomic on the server).  If the name exists, another
-   version of the key already holds that stamp and the writer takes the next second, so two
-   versions never share a stamp while either record exists.
+2. It picks a stamp ``t`` — the current second (see ``choose_stamp``) — and creates the record
+   ``<t>-<size>`` with an *exclusive* create (``O_CREAT|O_EXCL``, atomic on the server).  If the
+   name exists, another version of the key already holds that stamp and the writer takes the
+   next second, so two versions never share a stamp while either record exists.
 3. It sets the temporary file's mtime to ``t`` and renames it over the key
    (``posix-rename@openssh.com``: an atomic replace).  This rename is the commit: the record was
    complete before the data could be seen, and data and record name each other from then on.
@@ -37,10 +37,13 @@ stamp were reused, which needs the earlier record to have been deleted.  Records
 deleted only when their stamp is more than ``RETENTION`` seconds old (and they do not describe
 the current data); writers only pick stamps at or after the current second, and a writer that
 took longer than ``RETENTION / 2`` between picking its stamp and committing picks a new one.  A
-reader's stat and its record read are consecutive requests, each bounded by the request timeout,
-which is far below ``RETENTION``.  (The one assumption is that the clocks of writers agree within
-``RETENTION``.)  Superseded records of recent versions thus linger for up to ``RETENTION`` and are
-collected by later writes, deletes and ``remove_stale_temporaries``.
+reader's stat and its record read belong to one operation, seconds apart at most, far below
+``RETENTION``.  (The one assumption is that the clocks of writers agree within ``RETENTION``.)
+Superseded records of recent versions — deleted objects' too — thus linger for up to
+``RETENTION`` and are collected by later writes, deletes and ``remove_stale_temporaries``.
+
+The same stamp lets a read that lost its connection resume on a new one: it reopens the file
+and carries on only if the stamp is still the one it started with.
 """
 
 from __future__ import annotations
