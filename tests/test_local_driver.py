@@ -225,3 +225,24 @@ def test_puts_without_anonymous_temporaries_use_named_ones(driver: LocalDriver) 
     driver.put("bkt", "named/a", b"two")
     assert driver.get("bkt", "named/a").read() == b"two"
     assert [n for n in os.listdir(driver.root / "bkt" / "named") if n.startswith(TEMP_PREFIX)] == []
+
+
+def test_the_component_walk_refuses_symlinks_too(driver: LocalDriver, tmp_path: Path) -> None:
+    """Kernels without openat2 take the component-by-component path: same refusals."""
+    from trove_dist.drivers.local import resolve
+
+    outside = tmp_path / "outside2"
+    outside.mkdir()
+    os.symlink(outside, driver.root / "bkt" / "link2")
+    original = resolve.available
+    resolve.available = False
+    try:
+        with pytest.raises(InvalidKey, match="symbolic link"):
+            driver.get("bkt", "link2/x")
+        with pytest.raises(InvalidKey, match="symbolic link"):
+            driver.put("bkt", "link2/x", b"x")
+        driver.put("bkt", "walked/a", b"ok")
+        assert driver.get("bkt", "walked/a").read() == b"ok"
+    finally:
+        resolve.available = original
+    assert list(outside.iterdir()) == []

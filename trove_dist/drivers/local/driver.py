@@ -47,6 +47,7 @@ from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, 
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
+from trove_dist.drivers.local import resolve
 from trove_dist.drivers.local.multipart import LocalMultipart
 from trove_dist.errors import (
     BucketAlreadyExists,
@@ -61,6 +62,7 @@ from trove_dist.errors import (
 )
 
 XATTR = "user.trove"
+SYMLINK_REFUSED = "resolves through a symbolic link; the local driver never follows one"
 INTERNAL_DIR = ".trove"
 TEMP_PREFIX = ".trove-tmp-"
 LOCK_STRIPES = 64
@@ -195,8 +197,20 @@ class LocalDriver(Driver, LocalMultipart):
             raise BucketNotFound(bucket) from None
 
     def _open_parent(self, bucket: str, key: str, components: list[str], *, create: bool) -> int:
-        """A descriptor of the directory that holds ``key``'s file, walked without following
-        symlinks.  With ``create``, missing directories are made (and fsynced when durable)."""
+        """A descriptor of the directory that holds ``key``'s file, never through a symlink:
+        one ``openat2`` call when the kernel has it and the directories exist, else a walk one
+        component at a time.  With ``create``, missing directories are made (and fsynced when
+        durable)."""
+        if resolve.available:
+            path = "/".join([bucket, *components[:-1]])
+            try:
+                return resolve.open_beneath(self._root_fd, path, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise InvalidKey(key, SYMLINK_REFUSED) from None
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    raise
+                # missing or conflicting directories: the walk below creates or names them
         fd = self._open_bucket(bucket)
         try:
             for name in components[:-1]:
@@ -239,6 +253,17 @@ class LocalDriver(Driver, LocalMultipart):
 
     def _open_object(self, bucket: str, key: str) -> int:
         components = key_components(key)
+        if resolve.available:
+            try:
+                return resolve.open_beneath(self._root_fd, "/".join([bucket, *components]), os.O_RDONLY)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise InvalidKey(key, SYMLINK_REFUSED) from None
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    raise
+                if not self._bucket_exists(bucket):
+                    raise BucketNotFound(bucket) from None
+                raise ObjectNotFound(bucket, key) from None
         parent = self._open_parent(bucket, key, components, create=False)
         try:
             return os.open(components[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
