@@ -102,7 +102,6 @@ class LocalDriver(Driver, LocalMultipart):
         self._stripe_fds = [-1] * LOCK_STRIPES
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._check_xattrs()
-        self._anonymous_temps = self._supports_anonymous_temps()
         self._listing_cache: OrderedDict[str, tuple[int, int, list[_Child]]] = OrderedDict()
 
     @classmethod
@@ -134,16 +133,6 @@ class LocalDriver(Driver, LocalMultipart):
             ) from exc
         finally:
             probe.unlink()
-
-    def _supports_anonymous_temps(self) -> bool:
-        """``O_TMPFILE`` (ext4, XFS, btrfs, tmpfs) and a mounted /proc to link it by; without
-        them puts fall back to named temporary files and a rename."""
-        try:
-            fd = os.open(self._locks, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
-        except OSError:
-            return False
-        os.close(fd)
-        return os.path.isdir("/proc/self/fd")
 
     # ---- buckets ------------------------------------------------------------------------
 
@@ -350,11 +339,8 @@ class LocalDriver(Driver, LocalMultipart):
 
     def _put(self, bucket: str, key: str, body: MeteredChunks, options: PutOptions) -> ObjectInfo:
         components = key_components(key)
-        temp: str | None = None
-        if self._anonymous_temps:
-            parent, fd = self._create_anonymous(bucket, key, components)
-        else:
-            parent, temp, fd = self._create_temp(bucket, key, components)
+        parent, created, fd = self._create_temp(bucket, key, components)
+        temp: str | None = created
         try:
             etag = new_hasher("xxh3")
             for chunk in body:
@@ -368,58 +354,18 @@ class LocalDriver(Driver, LocalMultipart):
             if self.durable:
                 os.fsync(fd)
             st = os.fstat(fd)
-            if temp is None:
-                self._commit_anonymous(bucket, key, parent, fd, components[-1], options)
-            else:
-                self._commit(bucket, key, parent, temp, components[-1], options)
-                temp = None
+            os.close(fd)
+            fd = -1
+            self._commit(bucket, key, parent, created, components[-1], options)
+            temp = None
             return self._info_from(bucket, key, st, meta)
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
             if temp is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temp, dir_fd=parent)
             os.close(parent)
-
-    def _create_anonymous(self, bucket: str, key: str, components: list[str]) -> tuple[int, int]:
-        """An unnamed file (``O_TMPFILE``) in the directory where ``key`` will live: nothing to
-        clean up if the writer dies, and one directory update (the link) to publish it."""
-        for _ in range(16):
-            try:
-                parent = self._open_parent(bucket, key, components, create=True)
-            except _Retry:
-                continue
-            try:
-                return parent, os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=parent)
-            except FileNotFoundError:  # our directory was removed by a concurrent delete
-                os.close(parent)
-                continue
-            except BaseException:
-                os.close(parent)
-                raise
-        raise TroveError(f"could not create {bucket}/{key}: its directory kept disappearing")
-
-    def _commit_anonymous(self, bucket: str, key: str, parent: int, fd: int, name: str, options: PutOptions) -> None:
-        """Link the unnamed file at ``name``: directly for a new key (``linkat`` never replaces),
-        through a temporary name and an atomic rename when the key exists."""
-        source = f"/proc/self/fd/{fd}"
-        with self._stripe(bucket, key):
-            self._check_preconditions(bucket, key, parent, name, options)
-            try:
-                os.link(source, name, dst_dir_fd=parent)
-            except FileExistsError:
-                temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}"
-                os.link(source, temp, dst_dir_fd=parent)
-                try:
-                    self._rename_into_place(bucket, key, parent, temp, name)
-                except BaseException:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(temp, dir_fd=parent)
-                    raise
-            except FileNotFoundError:
-                raise BucketNotFound(bucket) from None  # the bucket was deleted meanwhile
-        if self.durable:
-            os.fsync(parent)
 
     def _create_temp(self, bucket: str, key: str, components: list[str]) -> tuple[int, str, int]:
         """Open a fresh temporary file next to where ``key`` will live: (dir fd, name, fd)."""
@@ -442,34 +388,24 @@ class LocalDriver(Driver, LocalMultipart):
         raise TroveError(f"could not create {bucket}/{key}: its directory kept disappearing")
 
     def _commit(self, bucket: str, key: str, parent: int, temp: str, name: str, options: PutOptions) -> None:
-        """Rename a named temporary file over ``name`` (copies and multipart completions)."""
         with self._stripe(bucket, key):
-            self._check_preconditions(bucket, key, parent, name, options)
-            self._rename_into_place(bucket, key, parent, temp, name)
+            if options.if_match is not None or options.if_none_match is not None:
+                current = self._current_etag(parent, name)
+                if options.if_none_match == "*" and current is not None:
+                    raise PreconditionFailed(f"{bucket}/{key} already exists (if_none_match='*')")
+                if options.if_match is not None and current != options.if_match:
+                    raise PreconditionFailed(f"{bucket}/{key} does not have etag {options.if_match}")
+            try:
+                os.rename(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            except IsADirectoryError:
+                raise KeyConflict(
+                    f"cannot store {bucket}/{key}: other keys use it as a prefix on the local filesystem "
+                    "(it cannot be both a file and a directory)"
+                ) from None
+            except FileNotFoundError:
+                raise BucketNotFound(bucket) from None  # the bucket was deleted meanwhile
         if self.durable:
             os.fsync(parent)
-
-    def _check_preconditions(self, bucket: str, key: str, parent: int, name: str, options: PutOptions) -> None:
-        """Called under the key's stripe lock, so the check and the publish are one step."""
-        if options.if_match is None and options.if_none_match is None:
-            return
-        current = self._current_etag(parent, name)
-        if options.if_none_match == "*" and current is not None:
-            raise PreconditionFailed(f"{bucket}/{key} already exists (if_none_match='*')")
-        if options.if_match is not None and current != options.if_match:
-            raise PreconditionFailed(f"{bucket}/{key} does not have etag {options.if_match}")
-
-    @staticmethod
-    def _rename_into_place(bucket: str, key: str, parent: int, temp: str, name: str) -> None:
-        try:
-            os.rename(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
-        except IsADirectoryError:
-            raise KeyConflict(
-                f"cannot store {bucket}/{key}: other keys use it as a prefix on the local filesystem "
-                "(it cannot be both a file and a directory)"
-            ) from None
-        except FileNotFoundError:
-            raise BucketNotFound(bucket) from None  # the bucket was deleted meanwhile
 
     def _current_etag(self, parent: int, name: str) -> str | None:
         try:
