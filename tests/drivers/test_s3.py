@@ -9,6 +9,7 @@ and the request the driver sends is checked at the client level instead, with bo
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from tests.servers.process import free_port
@@ -218,6 +220,19 @@ def test_dsn_without_host_means_aws_and_tls() -> None:
 def test_bad_dsns_are_refused(dsn: str) -> None:
     with pytest.raises(InvalidDSN):
         S3Settings.from_dsn(parse_dsn(dsn))
+
+
+def test_session_token_is_passed_and_hidden(moto: MotoServer) -> None:
+    dsn = moto.dsn(session_token="token-do-not-log")
+    assert "token-do-not-log" not in str(parse_dsn(dsn))
+    with open_driver(dsn) as driver:
+        assert isinstance(driver, S3Driver)
+        sent: list[Any] = []
+        driver.client.meta.events.register("before-send.s3", lambda request, **_: sent.append(request.headers))
+        driver.ping()
+        assert sent[-1]["X-Amz-Security-Token"] in ("token-do-not-log", b"token-do-not-log")
+        assert "token-do-not-log" not in repr(driver)
+        assert "token-do-not-log" not in repr(driver.settings)
 
 
 def test_secret_never_appears_in_repr_or_errors(moto: MotoServer) -> None:
@@ -581,6 +596,20 @@ def test_range_reads_ask_for_the_range_only(s3: S3Driver, bucket: str) -> None:
     with s3.get(bucket, "k", offset=99_990) as reader:
         assert reader.read() == data[99_990:]
     assert requests.params["GetObject"][-1]["Range"] == "bytes=99990-"
+
+
+def test_an_endpoint_that_ignores_ranges_is_refused_not_misread(s3: S3Driver) -> None:
+    """Client level: some S3-compatible servers answer a ranged GET with the whole object (200,
+    no Content-Range); the driver must not hand those bytes out as the range."""
+    whole = b"0123456789"
+    with Stubber(s3.client) as stub:
+        stub.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(whole), len(whole)), "ContentLength": len(whole), "ETag": '"e"'},
+            {"Bucket": "bkt", "Key": "k", "Range": "bytes=4-5"},
+        )
+        with pytest.raises(TroveError, match="ignored the Range"):
+            s3.get_range("bkt", "k", 4, 2)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ def make_client(settings: S3Settings) -> Any:
     session = boto3.session.Session(
         aws_access_key_id=settings.access_key,
         aws_secret_access_key=settings.secret_key,
+        aws_session_token=settings.session_token,
         region_name=settings.region,
     )
     region = session.region_name or "us-east-1"

@@ -42,6 +42,8 @@ from trove_dist.errors import (
     InvalidRange,
     ObjectNotFound,
     PreconditionFailed,
+    TroveError,
+    VersionNotFound,
 )
 
 _DEFAULTS = S3Settings()
@@ -59,6 +61,7 @@ class S3Driver(Driver):
         region: str | None = None,
         access_key: str | None = None,
         secret_key: str | None = None,
+        session_token: str | None = None,
         addressing: Addressing = _DEFAULTS.addressing,
         multipart_threshold: int = _DEFAULTS.multipart_threshold,
         part_size: int = _DEFAULTS.part_size,
@@ -78,6 +81,7 @@ class S3Driver(Driver):
             region=region,
             access_key=access_key,
             secret_key=secret_key,
+            session_token=session_token,
             addressing=addressing,
             multipart_threshold=multipart_threshold,
             part_size=part_size,
@@ -101,6 +105,7 @@ class S3Driver(Driver):
             region=s.region,
             access_key=s.access_key,
             secret_key=s.secret_key,
+            session_token=s.session_token,
             addressing=s.addressing,
             multipart_threshold=s.multipart_threshold,
             part_size=s.part_size,
@@ -130,8 +135,10 @@ class S3Driver(Driver):
     # ---- buckets ------------------------------------------------------------------------
 
     def _create_bucket(self, bucket: str, *, exist_ok: bool) -> None:
-        # us-east-1 answers 200 to re-creating a bucket one already owns: ask first.
-        if not exist_ok and self._bucket_exists(bucket):
+        # Elsewhere S3 refuses to re-create a bucket one owns (BucketAlreadyOwnedByYou), which
+        # makes creation exclusive; us-east-1 answers 200 instead, so there the driver asks
+        # first — exclusive against anything but a create racing in between.
+        if not exist_ok and self._region == "us-east-1" and self._bucket_exists(bucket):
             raise BucketAlreadyExists(bucket)
         params: dict[str, Any] = {"Bucket": bucket}
         if self._region != "us-east-1":
@@ -195,6 +202,9 @@ class S3Driver(Driver):
             if info.size:
                 raise
             return ObjectReader(info, io.BytesIO(b""), offset=0, length=0)
+        if "Range" in params and not response.get("ContentRange"):
+            response["Body"].close()
+            raise TroveError(f"s3: the endpoint ignored the Range of a GET of {bucket}/{key}: it cannot serve ranges")
         count = int(response["ContentLength"])
         info = info_from_response(bucket, key, response, _total_size(response))
 
@@ -213,7 +223,7 @@ class S3Driver(Driver):
     def _head_info(self, target: Target, params: dict[str, Any]) -> ObjectInfo:
         try:
             response = self._api.call("head_object", target, **params)
-        except ObjectNotFound:
+        except (ObjectNotFound, VersionNotFound):
             # HEAD answers carry no error code: a 404 may mean the bucket is missing
             if target.bucket is not None and not self._bucket_exists(target.bucket):
                 raise BucketNotFound(target.bucket) from None

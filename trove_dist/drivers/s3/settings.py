@@ -6,7 +6,8 @@ DSN form::
 
 An empty host means AWS's own endpoint; ``HOST[:PORT]`` is an S3-compatible endpoint (MinIO,
 Ceph, moto …), reached over HTTPS unless ``tls=false``.  Without a key pair in the DSN the
-credentials come from boto3's standard chain (environment, shared files, instance roles).
+credentials come from boto3's standard chain (environment, shared files, instance roles);
+temporary credentials add ``session_token=…`` (hidden by ``str(dsn)`` like the secret).
 Unknown parameters are refused, so a typo cannot silently fall back to a default.
 """
 
@@ -38,6 +39,7 @@ ADDRESSING_STYLES: tuple[Addressing, ...] = ("auto", "path", "virtual")
 DSN_PARAMETERS = frozenset(
     {
         "region",
+        "session_token",
         "tls",
         "addressing",
         "retries",
@@ -64,6 +66,7 @@ class S3Settings:
     region: str | None = None
     access_key: str | None = None
     secret_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
     addressing: Addressing = "auto"
     #: Bodies up to this size go in one PutObject (buffered, so the checksum rides along).
     multipart_threshold: int = 8 * MiB
@@ -80,6 +83,8 @@ class S3Settings:
     def __post_init__(self) -> None:
         if (self.access_key is None) != (self.secret_key is None):
             raise ValueError("give both an access key and a secret key, or neither (to use boto3's chain)")
+        if self.session_token is not None and self.access_key is None:
+            raise ValueError("a session token goes with the access key and secret it was issued with")
         if self.addressing not in ADDRESSING_STYLES:
             raise ValueError(f"addressing must be one of {', '.join(ADDRESSING_STYLES)}, not {self.addressing!r}")
         if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
@@ -119,6 +124,7 @@ class S3Settings:
                 region=dsn.param("region") or None,
                 access_key=dsn.username,
                 secret_key=dsn.password,
+                session_token=dsn.param("session_token") or None,
                 addressing=_addressing(addressing),
                 multipart_threshold=_size(dsn, "multipart_threshold", defaults.multipart_threshold),
                 part_size=_size(dsn, "part_size", defaults.part_size),
