@@ -16,9 +16,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from trove_dist.cas.cas import CAS
+
+if TYPE_CHECKING:
+    import psycopg
 
 logger = logging.getLogger("trove_dist.cas.scheduled")
 
@@ -51,7 +54,7 @@ class PostgresAdvisoryLock:
         self.conninfo = conninfo
         self.name = name
         self.key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-        self._conn: Any = None
+        self._conn: psycopg.Connection[Any] | None = None
 
     def acquire(self) -> bool:
         import psycopg  # an optional dependency, needed only by this lock
