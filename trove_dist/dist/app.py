@@ -36,7 +36,6 @@ def create_app(config: DistConfig) -> Celery:
         task_routes={TRANSFORM: {"queue": "middleware"}, WRITE: {"queue": "writer"}, FINALIZE: {"queue": "writer"}},
         task_serializer="json",
         accept_content=["json"],
-        worker_hijack_root_logger=False,
         worker_send_task_events=True,
         task_send_sent_event=True,
     )

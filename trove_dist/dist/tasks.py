@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from celery import Celery, Task
@@ -18,6 +18,8 @@ from trove_dist.dist.app import FINALIZE, TRANSFORM, WRITE
 from trove_dist.dist.config import DistConfig
 from trove_dist.dist.redis_staging import RedisStaging
 from trove_dist.dist.redis_store import RedisStreamStore
+from trove_dist.driver.base import Driver
+from trove_dist.driver.registry import open_driver
 from trove_dist.stream import engine
 from trove_dist.stream.engine import RetryLater, Runtime, StreamFailed
 from trove_dist.trove import Trove
@@ -49,14 +51,36 @@ def build_runtime(config: DistConfig, trove: Trove) -> Runtime:
         ttl=config.staging_ttl,
         max_bytes=config.staging_max_bytes,
     )
-    backends = trove.backends
+    backends = backend_lookup(trove.backends)
     return Runtime(
         store=store,
         staging=staging,
-        backends=backends.__getitem__,
+        backends=backends,
         codecs_for=trove.content.codecs_for_any,
-        describe=lambda ref: trove.content.head(backends[ref.backend], ref.bucket, ref.key),
+        describe=lambda ref: trove.content.head(backends(ref.backend), ref.bucket, ref.key),
     )
+
+
+_opened: dict[str, Driver] = {}
+_opened_lock = threading.Lock()
+
+
+def backend_lookup(configured: Mapping[str, Driver]) -> Callable[[str], Driver]:
+    """Backends by name: the configured ones, else — for a name that is a DSN (``s3://host``,
+    as a migration names its stores) — a driver opened from it once per process.  Such names
+    never carry credentials: the driver takes them from the worker's environment, key files or
+    SDK chain, as the migration planner requires."""
+
+    def lookup(name: str) -> Driver:
+        if name in configured or "://" not in name:
+            return configured[name]
+        with _opened_lock:
+            driver = _opened.get(name)
+            if driver is None:
+                driver = _opened[name] = open_driver(name)
+            return driver
+
+    return lookup
 
 
 @dataclass
