@@ -97,12 +97,18 @@ class ContentPipeline:
         if size is None:
             size = known_size(data)
         chunks: Iterator[bytes | memoryview] = iter_chunks(data, min(self.chunk_size, driver.io_chunk_size))
+        logical: MeteredChunks | None = None
         for registration in pipeline:
             middleware = registration.middleware
             if isinstance(middleware, ObjectMiddleware):
                 middleware.prepare_write(op, meta)
+                if middleware.tracks_lifecycle and logical is None:
+                    # It stores a form of its own (a dedup manifest): the checksum and size must
+                    # describe what reads return, which is what enters it.
+                    chunks = logical = MeteredChunks(chunks, algorithm=checksum)
                 chunks = middleware.wrap_write(op, _as_bytes(chunks))
-        plain = MeteredChunks(chunks, algorithm=checksum)
+        plain = MeteredChunks(chunks, algorithm=None if logical else checksum)
+        described = logical or plain
         rewrites = any(isinstance(r.middleware, ObjectMiddleware) for r in pipeline)  # sizes may change
         transforms = [
             r.middleware
@@ -125,11 +131,11 @@ class ContentPipeline:
             metadata=meta,
             if_match=if_match,
             if_none_match=if_none_match,
-            checksum=plain if checksum else None,
+            checksum=described if checksum else None,
             size=None if transforms or rewrites else size,
         )
         self.release(old)
-        return logical_info(stored, plain.size)
+        return logical_info(stored, described.size)
 
     # ---- read -------------------------------------------------------------------------
 
@@ -137,7 +143,7 @@ class ContentPipeline:
         info = driver.head(bucket, key)
         claimant = self._claimant(Direction.READ, info)
         if claimant is not None:
-            return logical_info(info, claimant.logical_size(info))
+            return logical_info(info, claimant.logical_size(info, lambda: self._decoded(driver, info)))
         if is_framed(info) and SIZE_KEY not in info.metadata:
             _, trailer, _ = read_index(_fetcher(driver, bucket, key), info.size)
             return logical_info(info, trailer.plain_size)
@@ -158,7 +164,7 @@ class ContentPipeline:
         if claimant is not None:
             if reader is not None:
                 reader.close()
-            size = claimant.logical_size(info)
+            size = claimant.logical_size(info, lambda: self._decoded(driver, info))
             count = check_range(size, offset, length, f"{bucket}/{key}")
             op = Operation(Direction.READ, bucket, key, info.content_type, current_context())
             stream = claimant.open_read(op, info, self._decoded(driver, info), offset, length)

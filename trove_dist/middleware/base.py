@@ -15,7 +15,7 @@ Two kinds, because content transforms come in two shapes:
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, ClassVar
 
 from trove_dist.driver.models import ObjectInfo
@@ -82,8 +82,10 @@ class ObjectMiddleware(Middleware):
         form from the start.  Returns a readable binary stream."""
         raise TypeError(f"{type(self).__name__} claims objects but does not implement open_read")
 
-    def logical_size(self, info: ObjectInfo) -> int:
-        """The plaintext size of a claimed object."""
+    def logical_size(self, info: ObjectInfo, stored: Callable[[], ObjectReader]) -> int:
+        """The plaintext size of a claimed object.  ``stored`` opens its stored form (decoded,
+        from the start) for a middleware that keeps the size there: metadata is fixed before
+        the content streams, so it cannot hold a size learnt while writing."""
         return info.size
 
     def released(self, op: Operation, info: ObjectInfo) -> None:
