@@ -2,9 +2,10 @@
 transfer calls, both against one OpenSSH sshd on 127.0.0.1 started for the run.
 
 The peer is paramiko's best: ``SFTPClient.putfo`` (pipelined 32 KiB writes) and ``getfo``
-(prefetch, all reads queued at once), on a connection opened with paramiko's defaults — a larger
-SSH window or an AES-GCM cipher made both calls slower on this machine.  obstore has no SFTP
-store, so there is no second peer.
+(prefetch, all reads queued at once), on a connection opened with paramiko's defaults.  Tried on
+this machine and slower: an 8 MiB SSH window for ``getfo`` (several times slower — paramiko's
+receive buffer moves its whole content on every 32 KiB read), and AES-GCM instead of paramiko's
+default AES-CTR for both calls.  obstore has no SFTP store, so there is no second peer.
 
 Ours is the driver as a DSN opens it, with ``durable=false`` for the ratio (``putfo`` does not
 fsync); the default ``durable=true`` put is reported for context.  A put reads the same file

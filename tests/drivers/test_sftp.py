@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import threading
@@ -785,3 +786,9 @@ def test_listing_fetches_records_ahead(driver: SFTPDriver, bucket: str, monkeypa
     listed = driver.list(bucket).objects
     assert [(o.key, o.size, dict(o.metadata)) for o in listed] == [(f"k{i:03d}", i, {"i": str(i)}) for i in range(100)]
     assert batches == [64, 36]
+
+
+def test_unresolvable_host_is_backend_unavailable(sftp: SFTPServer) -> None:
+    dsn = sftp.dsn().replace("127.0.0.1", "no-such-host.invalid")
+    with pytest.raises(BackendUnavailable, match=re.escape("cannot connect to sftp://trove-sftp@no-such-host.invalid")):
+        open_driver(dsn)

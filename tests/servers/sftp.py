@@ -234,6 +234,10 @@ def _write_config(work: Path, port: int, base: Path, password_user: str) -> Path
 @contextlib.contextmanager
 def sftp_server(work: Path) -> Iterator[SFTPServer]:
     """Start sshd for the tests; ``work`` (a private temporary directory) holds keys and config."""
+    if not os.access(SSHD, os.X_OK):
+        raise RuntimeError(f"sshd is not installed at {SSHD}: run scripts/install-test-servers")
+    if os.geteuid() != 0:
+        raise RuntimeError("the SFTP tests need root: sshd's chroot must belong to root, and they create users")
     _ensure_user()
     password = secrets.token_urlsafe(18)
     with contextlib.ExitStack() as cleanup:

@@ -532,11 +532,13 @@ class SFTPDriver(Driver):
                 raise self._transfer_error(conn, exc, what) from exc
             return writer.size, etag.hexdigest()
         except BaseException:
-            if conn.alive():
-                with contextlib.suppress(Exception):  # already failing: the first error is the one to report
+            try:
+                if conn.alive():
                     writer.abandon()
                     if handle_open:
                         sftp.close_handle(handle)
+            except Exception:  # noqa: BLE001 - already failing: the first error is the one to report
+                conn.broken = True  # in an unknown state: nobody else gets it
             self._pool.release(conn)  # before _discard, which needs a connection of its own
             released = True
             self._discard(temp)
@@ -556,7 +558,7 @@ class SFTPDriver(Driver):
     def _discard(self, path: str) -> None:
         """Remove a temporary file after a failed put (best effort: if the server is gone, it
         stays invisible until ``remove_stale_temporaries``)."""
-        with contextlib.suppress(TroveError):
+        with contextlib.suppress(Exception):  # already failing: the first error is the one to report
             self._run("cleanup", lambda conn: ignore_missing(conn.sftp.remove, path))
 
     def _commit(self, bucket: str, key: str, directory: str, name: str, temp: str, record: Record) -> ObjectInfo:

@@ -16,7 +16,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import paramiko
@@ -108,7 +108,8 @@ def connect(settings: SFTPSettings) -> Connection:
         client.close()
         if connection_failure(exc):
             raise ConnectionLost(exc) from exc
-        raise
+        # Not worth a retry (a host name that does not resolve, a server that is not SSH …).
+        raise BackendUnavailable(f"{BACKEND}: cannot connect to {settings.describe()}: {exc!r}") from exc
     return Connection(client, sftp)
 
 
@@ -155,25 +156,31 @@ class ConnectionPool:
     def acquire(self) -> Connection:
         """A live connection of our own: an idle one, or a new one if the pool has room."""
         deadline = time.monotonic() + self._wait
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise BackendUnavailable(f"{BACKEND}: the connection pool is closed")
-                while self._idle:
-                    conn = self._idle.pop()
-                    if conn.alive():
-                        return conn
-                    self._forget(conn)
-                if len(self._all) + self._opening < self._size:
-                    self._opening += 1
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BackendUnavailable(
-                        f"{BACKEND}: all {self._size} connections stayed busy for {self._wait:g} s (each open reader "
-                        "and each streaming put holds one: close readers, or raise ?connections=)"
-                    )
-                self._cond.wait(remaining)
+        dead: list[Connection] = []
+        try:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        raise BackendUnavailable(f"{BACKEND}: the connection pool is closed")
+                    while self._idle:
+                        conn = self._idle.pop()  # the most recently used: the likeliest to be alive
+                        if conn.alive():
+                            return conn
+                        self._all.discard(conn)
+                        dead.append(conn)
+                    if len(self._all) + self._opening < self._size:
+                        self._opening += 1
+                        break
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise BackendUnavailable(
+                            f"{BACKEND}: all {self._size} connections stayed busy for {self._wait:g} s (each open "
+                            "reader and each streaming put holds one: close readers, or raise ?connections=)"
+                        )
+                    self._cond.wait(remaining)
+        finally:
+            for conn in dead:  # closed outside the lock: closing waits for paramiko's thread
+                conn.close()
         try:
             conn = self._open()
         except BaseException:
@@ -183,11 +190,13 @@ class ConnectionPool:
             raise
         with self._cond:
             self._opening -= 1
-            if self._closed:
-                conn.close()
-                raise BackendUnavailable(f"{BACKEND}: the connection pool is closed")
-            self._all.add(conn)
-            self.opened += 1
+            closed = self._closed
+            if not closed:
+                self._all.add(conn)
+                self.opened += 1
+        if closed:
+            conn.close()
+            raise BackendUnavailable(f"{BACKEND}: the connection pool is closed")
         return conn
 
     def release(self, conn: Connection) -> None:
@@ -195,19 +204,14 @@ class ConnectionPool:
         with self._cond:
             if conn not in self._all:
                 return  # closed by close() while it was leased
-            if self._closed or not conn.alive():
-                self._forget(conn)
+            doomed = self._closed or not conn.alive()
+            if doomed:
+                self._all.discard(conn)
             else:
                 self._idle.append(conn)
             self._cond.notify()
-
-    @contextlib.contextmanager
-    def lease(self) -> Iterator[Connection]:
-        conn = self.acquire()
-        try:
-            yield conn
-        finally:
-            self.release(conn)
+        if doomed:
+            conn.close()
 
     def close(self) -> None:
         """Close every connection, leased or idle (a reader left open fails on its next read)."""
@@ -219,11 +223,6 @@ class ConnectionPool:
             self._cond.notify_all()
         for conn in connections:
             conn.close()
-
-    def _forget(self, conn: Connection) -> None:
-        """Drop a connection from the pool (called with the lock held) and close it."""
-        self._all.discard(conn)
-        conn.close()
 
     @property
     def open_connections(self) -> int:
