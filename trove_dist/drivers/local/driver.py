@@ -33,7 +33,6 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
@@ -42,11 +41,12 @@ from trove_dist.checksum import Checksum, new_hasher
 from trove_dist.driver.base import Driver, Limitation, PutOptions, check_range, guess_content_type
 from trove_dist.driver.body import MeteredChunks
 from trove_dist.driver.dsn import DSN
-from trove_dist.driver.keypaths import CONTINUATION, decode_name, is_canonical, key_components, prefix_directories
-from trove_dist.driver.listing import Entry, Position, listing_scope, paginate, start_position
+from trove_dist.driver.keypaths import CONTINUATION, key_components, prefix_directories
+from trove_dist.driver.listing import Position, listing_scope, paginate, start_position
 from trove_dist.driver.models import BucketInfo, ListPage, ObjectInfo, normalize_metadata
 from trove_dist.driver.names import validate_bucket, validate_key
 from trove_dist.driver.reader import ObjectReader
+from trove_dist.driver.treewalk import Child, Kind, RawEntry, TreeWalk, children
 from trove_dist.drivers.local import resolve
 from trove_dist.drivers.local.multipart import LocalMultipart
 from trove_dist.errors import (
@@ -74,15 +74,6 @@ _LISTING_CACHE_SIZE = 64
 _LISTING_CACHE_SETTLE_NS = 2_000_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Child:
-    """One entry of a directory, as a key fragment relative to the directory's key prefix."""
-
-    fragment: str  # a file's name, or a directory's name followed by "/"
-    path: str
-    is_dir: bool
-
-
 class LocalDriver(Driver, LocalMultipart):
     schemes = ("file",)
     limitations = frozenset({Limitation.NO_OBJECT_AND_PREFIX_SAME_NAME})
@@ -102,7 +93,7 @@ class LocalDriver(Driver, LocalMultipart):
         self._stripe_fds = [-1] * LOCK_STRIPES
         self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._check_xattrs()
-        self._listing_cache: OrderedDict[str, tuple[int, int, list[_Child]]] = OrderedDict()
+        self._listing_cache: OrderedDict[str, tuple[int, int, list[Child[str]]]] = OrderedDict()
 
     @classmethod
     def from_dsn(cls, dsn: DSN) -> Self:
@@ -551,48 +542,12 @@ class LocalDriver(Driver, LocalMultipart):
             raise BucketNotFound(bucket)
         components, key_prefix = prefix_directories(prefix)
         start = os.path.join(bucket_path, *components)
-        entries = self._walk(bucket, start, key_prefix, prefix, position, delimiter == "/")
+        entries = self._tree(bucket).walk(start, key_prefix, prefix, position, delimiter == "/")
         return paginate(entries, prefix=prefix, delimiter=delimiter, position=position, max_keys=max_keys, scope=scope)
 
-    def _walk(
-        self, bucket: str, directory: str, key_prefix: str, prefix: str, position: Position, roll_up: bool
-    ) -> Iterator[Entry]:
-        """Yield the keys under ``directory`` in order, pruning whole subtrees that lie before
-        the resume position or outside the prefix; with ``roll_up`` (delimiter "/"), yield a
-        directory directly below the prefix as one common prefix instead of descending."""
-        for child in self._children(directory):
-            full = key_prefix + child.fragment
-            if not child.is_dir:
-                if full.startswith(prefix) and position.admits(full):
-                    yield Entry(full, functools.partial(self._load, bucket, full, child.path))
-                continue
-            if not (full.startswith(prefix) or prefix.startswith(full)):
-                continue
-            after = position.after
-            if after is not None:
-                if position.skip_prefix and full.startswith(after):
-                    continue
-                if full < after and not after.startswith(full):
-                    continue
-            if roll_up and full.startswith(prefix) and len(full) > len(prefix):
-                if self._has_admitted_object(child.path, full, position):
-                    yield Entry(full)
-                continue
-            yield from self._walk(bucket, child.path, full, prefix, position, roll_up)
-
-    def _has_admitted_object(self, directory: str, key_prefix: str, position: Position) -> bool:
-        for child in self._children(directory):
-            full = key_prefix + child.fragment
-            if child.is_dir:
-                if self._has_admitted_object(child.path, full, position):
-                    return True
-            elif position.admits(full):
-                return True
-        return False
-
-    def _children(self, directory: str) -> list[_Child]:
-        """The directory's entries in key order, continuation directories expanded in place.
-        Sorted listings of directories that have settled are cached by (inode, mtime)."""
+    def _children(self, directory: str) -> list[Child[str]]:
+        """A directory's entries in key order.  Sorted listings of directories that have
+        settled (and hold no continuation directories) are cached by (inode, mtime)."""
         try:
             st = os.stat(directory, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
@@ -603,39 +558,17 @@ class LocalDriver(Driver, LocalMultipart):
         if cached is not None and cached[0] == st.st_ino and cached[1] == st.st_mtime_ns:
             self._listing_cache.move_to_end(directory)
             return cached[2]
-        children, has_continuation = self._scan(directory, "")
-        children.sort(key=lambda c: c.fragment)
+        continued: list[bool] = []
+        found = children(functools.partial(_read_dir, continued), directory)
         settled = time.time_ns() - st.st_mtime_ns > _LISTING_CACHE_SETTLE_NS
-        if settled and not has_continuation:
-            self._listing_cache[directory] = (st.st_ino, st.st_mtime_ns, children)
+        if settled and not continued:
+            self._listing_cache[directory] = (st.st_ino, st.st_mtime_ns, found)
             if len(self._listing_cache) > _LISTING_CACHE_SIZE:
                 self._listing_cache.popitem(last=False)
-        return children
+        return found
 
-    def _scan(self, directory: str, fragment_prefix: str) -> tuple[list[_Child], bool]:
-        out: list[_Child] = []
-        has_continuation = False
-        try:
-            it = os.scandir(directory)
-        except (FileNotFoundError, NotADirectoryError):
-            return out, False
-        with it:
-            for entry in it:
-                name = entry.name
-                if name.startswith(".") or entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if name.endswith(CONTINUATION):
-                        piece = name[: -len(CONTINUATION)]
-                        if is_canonical(piece):
-                            has_continuation = True
-                            nested, _ = self._scan(entry.path, fragment_prefix + decode_name(piece))
-                            out.extend(nested)
-                    elif is_canonical(name):
-                        out.append(_Child(fragment_prefix + decode_name(name) + "/", entry.path, True))
-                elif entry.is_file(follow_symlinks=False) and is_canonical(name):
-                    out.append(_Child(fragment_prefix + decode_name(name), entry.path, False))
-        return out, has_continuation
+    def _tree(self, bucket: str) -> TreeWalk[str]:
+        return _CachedTreeWalk(self, bucket)
 
     def _load(self, bucket: str, key: str, path: str) -> ObjectInfo | None:
         try:
@@ -653,7 +586,7 @@ class LocalDriver(Driver, LocalMultipart):
     def _bucket_is_empty(self, bucket: str) -> bool:
         if not self._bucket_exists(bucket):
             raise BucketNotFound(bucket)
-        return not self._has_admitted_object(str(self._bucket_path(bucket)), "", Position())
+        return not self._tree(bucket).has_admitted_object(str(self._bucket_path(bucket)), "", Position())
 
     def remove_stale_temporaries(self, bucket: str, older_than: float = 3600.0) -> int:
         """Delete temporary files that writers which crashed or were killed left behind.
@@ -693,6 +626,44 @@ class LocalDriver(Driver, LocalMultipart):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class _CachedTreeWalk(TreeWalk[str]):
+    """The shared walk, reading directories through the driver's listing cache."""
+
+    def __init__(self, driver: LocalDriver, bucket: str) -> None:
+        super().__init__(_read_dir_plain, functools.partial(driver._load, bucket))
+        self._driver = driver
+
+    def children(self, directory: str) -> list[Child[str]]:
+        return self._driver._children(directory)
+
+
+def _read_dir(continued: list[bool], directory: str) -> Iterator[RawEntry[str]]:
+    """``os.scandir`` as raw entries, never following a symlink; notes continuation
+    directories in ``continued`` (a listing holding one is not cached)."""
+    for entry in _read_dir_plain(directory):
+        if entry.kind is Kind.DIRECTORY and entry.name.endswith(CONTINUATION):
+            continued.append(True)
+        yield entry
+
+
+def _read_dir_plain(directory: str) -> Iterator[RawEntry[str]]:
+    try:
+        it = os.scandir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    with it:
+        for entry in it:
+            if entry.is_symlink():
+                kind = Kind.OTHER
+            elif entry.is_dir(follow_symlinks=False):
+                kind = Kind.DIRECTORY
+            elif entry.is_file(follow_symlinks=False):
+                kind = Kind.FILE
+            else:
+                kind = Kind.OTHER
+            yield RawEntry(entry.name, kind, entry.path)
 
 
 class _FdSource:

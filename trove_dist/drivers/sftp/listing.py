@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trove_dist.driver.models import ObjectInfo
+from trove_dist.driver.treewalk import Kind, RawEntry, TreeWalk
 from trove_dist.drivers.sftp.errors import BACKEND, SFTPFailure
 from trove_dist.drivers.sftp.protocol import ExtendedSFTPClient
 from trove_dist.drivers.sftp.records import MAX_RECORD_BYTES, Stamp
 from trove_dist.drivers.sftp.remote import file_stamp, is_dir, lstat, read_dir, record_path
-from trove_dist.drivers.sftp.treewalk import Kind, RawEntry, TreeWalk
 
 #: Records fetched in one go when the walk reaches a file whose record it has not fetched.
 PREFETCH = 64

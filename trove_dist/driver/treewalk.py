@@ -1,10 +1,7 @@
 """A sorted, pruned walk over a directory tree that stores keys as paths (see ``keypaths``).
 
-This is the listing walk of the local driver (``LocalDriver._walk``, ``_has_admitted_object`` and
-``_scan``) with the filesystem calls taken out: the caller supplies ``read_dir``, which returns a
-directory's raw entries, and ``load``, which turns a file into its ``ObjectInfo``.  Nothing here
-knows about SFTP; it is written to move to ``trove_dist/driver/`` so that both filesystem-like
-drivers share one walk.
+The local and SFTP drivers share it; each supplies ``read_dir``, which returns a directory's raw
+entries, and ``load``, which turns a file into its ``ObjectInfo``.
 
 What the walk guarantees (and ``listing.paginate`` relies on): entries come out in key order
 (UTF-8 byte order of the decoded keys, continuation directories expanded in place); subtrees
