@@ -4,13 +4,11 @@ renaming and metadata.  Reading and writing files are in ``test_vfs_files.py``."
 from __future__ import annotations
 
 import pickle
-import threading
-from collections.abc import Iterator, Mapping
+import time
 
 import pytest
 
-from trove_dist.driver.body import PutBody
-from trove_dist.driver.models import CommonPrefix, ListPage, ObjectInfo
+from tests.vfs.storage_wrappers import FailingCopies, SlowListings
 from trove_dist.errors import AlreadyExists, BackendUnavailable, InvalidKey, NotFound, TroveError
 from trove_dist.vfs import (
     VFS,
@@ -20,8 +18,6 @@ from trove_dist.vfs import (
     NotADirectory,
     PathExists,
     PathNotFound,
-    Reader,
-    Storage,
 )
 from trove_dist.vfs.parallel import for_each
 
@@ -119,6 +115,26 @@ def test_walk_top_down_with_pruning_and_bottom_up(vfs: VFS) -> None:
     assert [path for path, _, _ in vfs.walk("r", topdown=False)] == ["r/empty", "r/x/y", "r/x", "r/z", "r"]
     with pytest.raises(FileNotFoundError):
         list(vfs.walk("missing"))
+
+
+def test_a_walk_over_waiting_listings_lists_ahead_in_the_same_order(local_vfs: VFS) -> None:
+    _fill(local_vfs, [f"w/{a}/{b}/f" for a in "abcdef" for b in "xyz"])
+    sequential = [(p, [d.name for d in dirs], [f.name for f in files]) for p, dirs, files in local_vfs.walk("w")]
+    slow = SlowListings(local_vfs.storage)
+    ahead = VFS(slow, local_vfs.bucket, workers=4)
+
+    started = time.perf_counter()
+    steps = []
+    for path, dirs, files in ahead.walk("w"):
+        steps.append((path, [d.name for d in dirs], [f.name for f in files]))
+        dirs[:] = [d for d in dirs if d.name != "b"]  # pruned: never listed
+    elapsed = time.perf_counter() - started
+
+    assert steps == [step for step in sequential if not step[0].startswith("w/b")]
+    assert not any(prefix.startswith("w/b/") for prefix in slow.listed)
+    assert len(slow.listed) == 1 + 5 + 15
+    assert elapsed < 21 * 0.02  # the listings overlapped
+    assert [p for p, _, _ in ahead.walk("w", topdown=False)] == [p for p, _, _ in local_vfs.walk("w", topdown=False)]
 
 
 def test_find_lists_a_subtree_flat_and_can_name_its_directories(vfs: VFS) -> None:
@@ -241,84 +257,6 @@ def test_rename_a_directory_recursively(vfs: VFS) -> None:
     _fill(vfs, ["plain"])
     with pytest.raises(NotADirectoryError):
         vfs.rename("empty", "plain")
-
-
-class FailingCopies:
-    """Fault injection: a ``Storage`` whose ``copy`` raises on its ``fail_on``-th call (and
-    only that one); every other call goes straight to the real store."""
-
-    def __init__(self, inner: Storage, fail_on: int) -> None:
-        self.inner = inner
-        self.fail_on = fail_on
-        self.copies = 0
-        self._lock = threading.Lock()
-
-    def copy(
-        self,
-        src_bucket: str,
-        src_key: str,
-        dst_bucket: str,
-        dst_key: str,
-        *,
-        metadata: Mapping[str, str] | None = None,
-        content_type: str | None = None,
-    ) -> ObjectInfo:
-        with self._lock:
-            self.copies += 1
-            failing = self.copies == self.fail_on
-        if failing:
-            raise BackendUnavailable(f"injected failure of copy #{self.fail_on} ({src_key} -> {dst_key})")
-        return self.inner.copy(src_bucket, src_key, dst_bucket, dst_key, metadata=metadata, content_type=content_type)
-
-    def put(
-        self,
-        bucket: str,
-        key: str,
-        data: PutBody,
-        *,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        if_none_match: str | None = None,
-    ) -> ObjectInfo:
-        return self.inner.put(
-            bucket, key, data, content_type=content_type, metadata=metadata, if_none_match=if_none_match
-        )
-
-    def get(self, bucket: str, key: str, *, offset: int = 0, length: int | None = None) -> Reader:
-        return self.inner.get(bucket, key, offset=offset, length=length)
-
-    def head(self, bucket: str, key: str) -> ObjectInfo:
-        return self.inner.head(bucket, key)
-
-    def delete(self, bucket: str, key: str) -> None:
-        self.inner.delete(bucket, key)
-
-    def list(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str | None = None,
-        start_after: str | None = None,
-        max_keys: int = 1000,
-        cursor: str | None = None,
-    ) -> ListPage:
-        return self.inner.list(
-            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys, cursor=cursor
-        )
-
-    def iter_list(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str | None = None,
-        start_after: str | None = None,
-        page_size: int = 1000,
-    ) -> Iterator[ObjectInfo | CommonPrefix]:
-        return self.inner.iter_list(
-            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, page_size=page_size
-        )
 
 
 @pytest.mark.parametrize("workers", [1, 8])

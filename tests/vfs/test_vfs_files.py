@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import os
 import random
 
 import pytest
 
+from tests.vfs.storage_wrappers import CountingGets
 from trove_dist.driver.base import Driver
 from trove_dist.drivers.memory import MemoryDriver
 from trove_dist.errors import PreconditionFailed
@@ -105,17 +107,54 @@ def test_read_bytes_ranges(vfs: VFS) -> None:
     assert vfs.read_bytes("r", 5, 5) == b""
 
 
+def test_a_reader_makes_as_few_requests_as_the_access_pattern_allows() -> None:
+    """The memory driver's readers cannot seek, so every request shows: one for a sequential
+    scan, reading through short hops, one exact request per far jump, then growing ones."""
+    driver = MemoryDriver()
+    driver.create_bucket("requests")
+    data = _payload(40 * 1024 * 1024)
+    driver.put("requests", "f", data)
+    counting = CountingGets(driver)
+    vfs = VFS(counting, "requests")
+
+    with vfs.open("f") as f:
+        assert f.read(1000) == data[:1000]
+        f.seek(200_000)  # a hop of ~200 KiB: read through
+        assert f.read(1000) == data[200_000:201_000]
+        assert counting.gets == [(0, None)]
+        f.seek(30_000_000)  # far: one request of one block
+        assert f.read(100) == data[30_000_000:30_000_100]
+        assert counting.gets[1:] == [(30_000_000, 65536)]
+        chunks = []
+        while chunk := f.read(256 * 1024):  # then sequential: each request twice the last
+            chunks.append(chunk)
+        assert b"".join(chunks) == data[30_000_100:]
+        lengths = [length or 0 for _, length in counting.gets[2:]]
+        assert len(lengths) <= 8
+        assert all(b == min(2 * a, 8 * 1024 * 1024) for a, b in itertools.pairwise(lengths[:-1]))
+        f.seek(1000)
+        assert f.read() == data[1000:]  # one read of everything: one request of everything
+        assert counting.gets[-1] == (1000, len(data) - 1000)
+
+    counting.gets.clear()
+    with vfs.open("f") as f:
+        assert f.read() == data
+    assert counting.gets == [(0, None)]
+
+
 def test_a_reader_refuses_to_splice_two_versions_of_a_file() -> None:
     """The memory driver's readers cannot seek, so a jump opens a new range request: one that
     finds a different object (replaced meanwhile) fails instead of mixing the two."""
     driver = MemoryDriver()
     driver.create_bucket("splice")
     vfs = VFS(driver, "splice", read_block=16)
-    vfs.write_bytes("f", b"a" * 1000)
+    vfs.write_bytes("f", b"a" * 1_000_000)
     with vfs.open("f") as f:
         assert f.read(10) == b"a" * 10
-        vfs.write_bytes("f", b"b" * 1000)
-        f.seek(500)
+        f.seek(500)  # a short hop reads on through the stream already open: the same version
+        assert f.read(10) == b"a" * 10
+        vfs.write_bytes("f", b"b" * 1_000_000)
+        f.seek(900_000)  # a jump makes a new request, which finds another object
         with pytest.raises(PreconditionFailed, match="replaced while it was being read"):
             f.read(10)
 

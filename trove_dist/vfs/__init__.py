@@ -26,7 +26,8 @@ from trove_dist.vfs.models import FileInfo
 from trove_dist.vfs.paths import normalize
 from trove_dist.vfs.reader import FileReader
 from trove_dist.vfs.storage import BucketStorage, Reader, Storage
-from trove_dist.vfs.vfs import VFS, WalkStep
+from trove_dist.vfs.vfs import VFS
+from trove_dist.vfs.walk import WalkStep
 from trove_dist.vfs.writer import FileWriter, WriteAborted
 
 __all__ = [

@@ -1,11 +1,12 @@
 """Reading a file: a seekable, buffered file object over range requests.
 
 The VFS opens an object once, for the whole of it, and reads on as long as the caller reads
-sequentially — one request for a sequential scan, the way ``pandas.read_csv`` reads.  A jump
-elsewhere costs a new request for just the bytes wanted, unless the open stream can seek (a
-local file, an in-memory object), in which case it seeks.  Small reads are served from a
-read-ahead buffer of one block so that ``readline`` and 100-byte reads don't each become a
-request.
+sequentially: one request for a sequential scan, the way ``pandas.read_csv`` reads.  A short
+hop forward reads through the open stream; a jump elsewhere costs a new request for just the
+bytes wanted — unless the open stream can seek (a local file, an in-memory object), in which
+case it seeks.  Reads that keep going after a jump grow their requests (doubling, up to
+``MAX_WINDOW``).  Small reads are served from a read-ahead buffer of one block, so that
+``readline`` and 100-byte reads don't each become a request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ BLOCK_SIZE = 64 * 1024
 #: The longest range request sequential reading after a jump grows to (doubling from the
 #: first); bounded requests are read to their end, so HTTP connections are reused.
 MAX_WINDOW = 8 * 1024 * 1024
+
+#: A jump forward at most this far reads on through the open stream instead of making a new
+#: request: a round trip costs more than the bytes it would skip.
+SKIP_LIMIT = 256 * 1024
 
 #: Opens the object's bytes ``[offset, offset + length)`` (to the end when ``length`` is None).
 Opener = Callable[[int, int | None], Reader]
@@ -74,6 +79,8 @@ class RangeSource:
 
     def _stream_at(self, pos: int, size: int) -> Reader:
         stream = self._stream
+        if stream is not None and not self._seekable and 0 < pos - self._pos <= SKIP_LIMIT and pos < self._end:
+            self._discard(stream, pos - self._pos)  # a short hop forward: cheaper than a request
         if stream is not None:
             if self._seekable:
                 if pos != self._pos:
@@ -92,6 +99,15 @@ class RangeSource:
             raise PreconditionFailed(f"{self._what} was replaced while it was being read")
         self._stream, self._seekable, self._pos, self._end = stream, False, pos, pos + length
         return stream
+
+    def _discard(self, stream: Reader, count: int) -> None:
+        scratch = memoryview(bytearray(min(count, BLOCK_SIZE)))
+        while count > 0:
+            n = stream.readinto(scratch[: min(count, len(scratch))])
+            if not n:
+                return
+            count -= n
+            self._pos += n
 
     def _drop(self) -> None:
         stream, self._stream = self._stream, None

@@ -36,12 +36,11 @@ from trove_dist.vfs.paths import ROOT, ancestors, dir_prefix, is_within, join, n
 from trove_dist.vfs.reader import BLOCK_SIZE as READ_BLOCK
 from trove_dist.vfs.reader import FileReader, Opener, RangeSource
 from trove_dist.vfs.storage import Reader, Storage
+from trove_dist.vfs.walk import WalkStep, listing_waits, walk_tree
 from trove_dist.vfs.writer import BLOCK_SIZE as WRITE_BLOCK
 from trove_dist.vfs.writer import FileWriter
 
 DIRECTORY_CONTENT_TYPE = "application/x-directory"
-#: One directory level as ``walk`` yields it: (path, subdirectories, files).
-WalkStep = tuple[str, list[FileInfo], list[FileInfo]]
 
 
 class VFS:
@@ -55,8 +54,8 @@ class VFS:
         write_block: int = WRITE_BLOCK,
     ) -> None:
         """``storage`` is a ``Driver`` or a ``Trove``.  ``workers`` bounds the concurrent
-        requests of ``remove_all`` and ``rename``; ``read_block`` is the read-ahead of small
-        reads; ``write_block`` how much a writer gathers before sending (a file under one
+        requests of ``walk``, ``remove_all`` and ``rename``; ``read_block`` is the read-ahead of
+        small reads; ``write_block`` how much a writer gathers before sending (a file under one
         block is stored with a single request, on close)."""
         self.storage = storage
         self.bucket = validate_bucket(bucket)
@@ -121,23 +120,14 @@ class VFS:
     def walk(self, top: str = ROOT, *, topdown: bool = True) -> Iterator[WalkStep]:
         """``os.walk`` for the bucket: ``(path, dirs, files)`` per directory.  Top-down, the
         caller may remove entries from ``dirs`` to skip those subtrees.  A directory that
-        disappears while the walk is under way is skipped, as ``os.walk`` does."""
-        top = normalize(top)
-        yield from self._walk(top, self.read_dir(top), topdown)
+        disappears meanwhile is skipped, as ``os.walk`` does.
 
-    def _walk(self, path: str, entries: list[FileInfo], topdown: bool) -> Iterator[WalkStep]:
-        dirs = [e for e in entries if e.is_dir]
-        files = [e for e in entries if not e.is_dir]
-        if topdown:
-            yield path, dirs, files
-        for directory in dirs:
-            try:
-                children = self.read_dir(directory.path)
-            except (errors.PathNotFound, errors.NotADirectory):
-                continue
-            yield from self._walk(directory.path, children, topdown)
-        if not topdown:
-            yield path, dirs, files
+        When listings wait on a remote store, the next ``workers`` directories are listed
+        ahead, concurrently (see ``trove_dist.vfs.walk``); the order is that of a sequential
+        walk, and pruned directories are never listed."""
+        top = normalize(top)
+        entries, waits = listing_waits(self.read_dir, top)
+        yield from walk_tree(self.read_dir, top, entries, topdown=topdown, workers=self.workers if waits else 1)
 
     def find(self, path: str = ROOT, *, dirs: bool = False) -> Iterator[FileInfo]:
         """Every file below directory ``path`` (and with ``dirs``, every directory, each when
