@@ -50,7 +50,6 @@ _TRANSIENT_CODES = frozenset(
         "ServiceUnavailable",
         "SlowDown",
         "RequestTimeout",
-        "RequestTimeTooSkewed",
         "Throttling",
         "ThrottlingException",
         "RequestLimitExceeded",

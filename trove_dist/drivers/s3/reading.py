@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
 from trove_dist.drivers.s3.api import S3Api
 from trove_dist.drivers.s3.errors import Target, is_transient, translate
 
@@ -37,7 +40,7 @@ class ResumingBody:
             return b""
         try:
             data: bytes = self._body.read(size)
-        except Exception as exc:
+        except (BotoCoreError, Urllib3HTTPError, OSError) as exc:
             if not is_transient(exc):
                 raise translate(exc, "get_object (read)", self._target) from exc
             data = self._api.run("get_object (resume)", self._target, lambda: self._resume(size))
