@@ -492,7 +492,7 @@ class Trove:
             content_type=content_type,
             metadata=stored_metadata,
             header=encode_header(header) if header is not None else None,
-            part_min=getattr(self._drivers[backend], "min_part_size", 1),
+            part_min=self._drivers[backend].min_part_size,
         )
         return UploadStream.open(
             engine.runtime, engine.dispatcher, spec, backpressure=backpressure, hooks=hooks, resumable=resumable

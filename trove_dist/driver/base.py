@@ -65,6 +65,9 @@ class Driver(ABC):
     #: keeps each piece in the CPU cache while it is hashed and written; bigger pieces were
     #: measured slower (bench/local_large).
     io_chunk_size: ClassVar[int] = 1024 * 1024
+    #: The smallest part a multipart upload accepts, but for the last (S3: 5 MiB).  The stream
+    #: engine groups frames into parts of at least this size.
+    min_part_size: ClassVar[int] = 1
 
     _closed: bool = False
 

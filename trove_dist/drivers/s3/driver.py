@@ -33,7 +33,7 @@ from trove_dist.drivers.s3.copy import Copier, Source
 from trove_dist.drivers.s3.errors import ConfigurationNotFound, Target, error_code
 from trove_dist.drivers.s3.metadata import encode_metadata, info_from_response, quote_etag, response_date
 from trove_dist.drivers.s3.reading import ResumingBody
-from trove_dist.drivers.s3.settings import MAX_PART_SIZE, Addressing, S3Settings
+from trove_dist.drivers.s3.settings import MAX_PART_SIZE, MIN_PART_SIZE, Addressing, S3Settings
 from trove_dist.drivers.s3.upload import Uploader
 from trove_dist.drivers.s3.workers import Workers
 from trove_dist.errors import (
@@ -53,6 +53,9 @@ MAX_PRESIGN_EXPIRY = timedelta(days=7)
 
 class S3Driver(Driver):
     schemes = ("s3",)
+    #: Every part of a multipart upload but the last must be at least this big; the stream
+    #: engine groups small (compressed) frames into parts of at least this size.
+    min_part_size = MIN_PART_SIZE
 
     def __init__(
         self,
