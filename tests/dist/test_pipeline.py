@@ -188,3 +188,4 @@ def test_a_killed_producer_is_resumed_from_its_missing_chunks(trove: Trove, env:
     resumed.send_chunk(39, data[39 * CHUNK :], final=True)
     assert resumed.wait(timeout=120).size == len(data)
     assert trove.get(None, "orphaned.bin").read() == data
+

@@ -16,8 +16,12 @@ from trove_dist.middleware.encrypt.middleware import Encrypt
 
 
 def make_trove() -> Trove:
+    """Keys under ``s3/`` go to an S3 backend when ``TROVE_TEST_S3_DSN`` names one (moto)."""
+    s3 = os.environ.get("TROVE_TEST_S3_DSN")
     trove = Trove(
         LocalDriver(os.environ["TROVE_TEST_ROOT"], durable=False),
+        backends={"s3": s3} if s3 else None,
+        routes=[("s3/**", "s3")] if s3 else (),
         chunk_size=int(os.environ.get("TROVE_TEST_CHUNK", str(1024 * 1024))),
         default_bucket="bkt",
     )

@@ -28,7 +28,7 @@ from redis.client import Pipeline
 
 from trove_dist.driver.retry import RetryPolicy
 from trove_dist.stream.assembly import plan_cuts
-from trove_dist.stream.records import Part, StreamSpec, StreamStatus
+from trove_dist.stream.records import Part, StreamCounts, StreamSpec, StreamStatus
 from trove_dist.stream.state import InvalidTransition, StreamState, allowed
 from trove_dist.stream.store import StreamNotFound, StreamStore, build_status
 
@@ -160,9 +160,27 @@ class RedisStreamStore(StreamStore):
     def mark_received(self, stream_id: str, index: int) -> None:
         self._do("mark chunk received", lambda: self.client.sadd(self._k(stream_id, "received"), index))
 
+    #: HSETNX the frame, and only if it was new, count its bytes: one atomic step.
+    _RECORD_FRAME = """
+    if redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+        redis.call('hincrby', KEYS[2], 'bytes_in', ARGV[3])
+        return 1
+    end
+    return 0
+    """
+
     def record_frame(self, stream_id: str, index: int, stored: int, plain: int) -> bool:
+        keys = [self._k(stream_id, "frames"), self._k(stream_id, "meta")]
+        return bool(
+            self._do(
+                "record frame",
+                lambda: self.client.eval(self._RECORD_FRAME, 2, *keys, str(index), f"{stored},{plain}", str(plain)),
+            )
+        )
+
+    def has_frame(self, stream_id: str, index: int) -> bool:
         key = self._k(stream_id, "frames")
-        return bool(self._do("record frame", lambda: self.client.hsetnx(key, str(index), f"{stored},{plain}")))
+        return bool(self._do("check frame", lambda: self.client.hexists(key, str(index))))
 
     def frame_sizes(self, stream_id: str) -> dict[int, tuple[int, int]]:
         key = self._k(stream_id, "frames")
@@ -221,6 +239,7 @@ class RedisStreamStore(StreamStore):
             pipe.multi()
             pipe.hset(parts_key, str(number), json.dumps(asdict(parts[number])))
             pipe.hset(meta_key, "updated", str(time.time()))
+            pipe.hincrby(meta_key, "stored", part.last - part.first + 1)
             return total is not None and int(meta["next_frame"]) >= total and all(p.uploaded for p in parts.values())
 
         return self._transaction("record part", [meta_key, parts_key], body)
@@ -261,6 +280,26 @@ class RedisStreamStore(StreamStore):
             meta.get("upload_id"),
             float(meta["created"]),
             float(meta["updated"]),
+        )
+
+    def counts(self, stream_id: str) -> StreamCounts:
+        def read() -> list[Any]:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.hmget(self._k(stream_id, "meta"), ["state", "total", "stored", "bytes_in"])
+                pipe.scard(self._k(stream_id, "received"))
+                pipe.hlen(self._k(stream_id, "frames"))
+                return pipe.execute()
+
+        (state, total, stored, bytes_in), received, transformed = self._do("read counts", read)
+        if state is None:
+            raise StreamNotFound(stream_id)
+        return StreamCounts(
+            StreamState(state.decode()),
+            int(total) if total is not None else None,
+            max(int(received), int(transformed)),
+            int(transformed),
+            int(stored or 0),
+            int(bytes_in or 0),
         )
 
     def expire(self, stream_id: str, seconds: float) -> None:

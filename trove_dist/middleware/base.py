@@ -77,7 +77,9 @@ class ObjectMiddleware(Middleware):
         """Whether ``info`` (as stored, reserved metadata included) is in this middleware's form."""
         return False
 
-    def open_read(self, op: Operation, info: ObjectInfo, stored: ObjectReader, offset: int, length: int | None) -> IO[bytes]:
+    def open_read(
+        self, op: Operation, info: ObjectInfo, stored: ObjectReader, offset: int, length: int | None
+    ) -> IO[bytes]:
         """The plaintext (or the range of it) of a claimed object; ``stored`` reads its stored
         form from the start.  Returns a readable binary stream."""
         raise TypeError(f"{type(self).__name__} claims objects but does not implement open_read")

@@ -116,14 +116,13 @@ def transform(rt: Runtime, dispatch: Dispatcher, stream_id: str, index: int) -> 
     spec = rt.store.spec(stream_id)
     if not _runnable(rt, stream_id):
         return
-    if index in rt.store.frame_sizes(stream_id):
+    if rt.store.has_frame(stream_id, index):
         dispatch.write(stream_id, index)  # already transformed: a redelivery; make sure write runs
         return
-    status = rt.store.status(stream_id)
-    total = status.total_chunks
+    total = rt.store.counts(stream_id).total_chunks
     raw = _read_raw(rt, spec, index)
     if raw is None:
-        if index in rt.store.frame_sizes(stream_id):  # a twin finished meanwhile
+        if rt.store.has_frame(stream_id, index):  # a twin finished meanwhile
             dispatch.write(stream_id, index)
             return
         raise RetryLater(f"chunk {index} of {stream_id} has not been received yet", delay=1.0)
@@ -273,7 +272,7 @@ def _upload_part(rt: Runtime, dispatch: Dispatcher, spec: StreamSpec, driver: Mu
     if part.number == 1 and spec.header:
         pieces.append(base64.b64decode(spec.header))
     pieces.extend(f for f in frames if f is not None)
-    total = rt.store.status(stream_id).total_chunks
+    total = rt.store.counts(stream_id).total_chunks
     if spec.header and total is not None and part.last == total - 1:
         pieces.append(_trailer(rt, stream_id, total))
     upload_id = rt.store.upload_id(stream_id)
@@ -328,14 +327,14 @@ def _complete(rt: Runtime, spec: StreamSpec, driver: MultipartDriver) -> ObjectI
 def _maybe_finish_unparted(rt: Runtime, dispatch: Dispatcher, stream_id: str) -> None:
     """A destination without multipart gets the object in one streamed put at finalisation;
     until then its frames stay staged."""
-    status = rt.store.status(stream_id)
-    complete = status.total_chunks is not None and status.transformed >= status.total_chunks
+    counts = rt.store.counts(stream_id)
+    complete = counts.total_chunks is not None and counts.transformed >= counts.total_chunks
     if complete and rt.store.claim_finalize(stream_id):
         dispatch.finalize(stream_id)
 
 
 def _staged_object(rt: Runtime, spec: StreamSpec) -> Iterator[bytes]:
-    total = rt.store.status(spec.stream_id).total_chunks
+    total = rt.store.counts(spec.stream_id).total_chunks
     if total is None:
         raise StreamFailed("finalize before the number of chunks was known")
     if spec.header:

@@ -84,3 +84,15 @@ class StreamStatus:
     @property
     def done(self) -> bool:
         return self.state.terminal
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    """The cheap subset of a status (constant time in every store), for polling loops."""
+
+    state: StreamState
+    total_chunks: int | None
+    received: int
+    transformed: int
+    stored: int
+    bytes_in: int

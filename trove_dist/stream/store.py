@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from trove_dist.errors import NotFound
 from trove_dist.stream.assembly import plan_cuts
-from trove_dist.stream.records import Part, StreamSpec, StreamStatus
+from trove_dist.stream.records import Part, StreamCounts, StreamSpec, StreamStatus
 from trove_dist.stream.state import InvalidTransition, StreamState, allowed
 
 
@@ -66,6 +66,9 @@ class StreamStore(ABC):
         """Record chunk ``index``'s frame size; ``False`` if it was already recorded."""
 
     @abstractmethod
+    def has_frame(self, stream_id: str, index: int) -> bool: ...
+
+    @abstractmethod
     def frame_sizes(self, stream_id: str) -> dict[int, tuple[int, int]]:
         """``index -> (stored size, plaintext size)`` of every recorded frame."""
 
@@ -87,6 +90,10 @@ class StreamStore(ABC):
 
     @abstractmethod
     def status(self, stream_id: str) -> StreamStatus: ...
+
+    @abstractmethod
+    def counts(self, stream_id: str) -> StreamCounts:
+        """State and progress counters without listing chunks (for frequent polling)."""
 
     @abstractmethod
     def expire(self, stream_id: str, seconds: float) -> None:
@@ -189,6 +196,10 @@ class MemoryStreamStore(StreamStore):
             row.updated_at = time.time()
             return True
 
+    def has_frame(self, stream_id: str, index: int) -> bool:
+        with self._lock:
+            return index in self._row(stream_id).frames
+
     def frame_sizes(self, stream_id: str) -> dict[int, tuple[int, int]]:
         with self._lock:
             return dict(self._row(stream_id).frames)
@@ -250,6 +261,14 @@ class MemoryStreamStore(StreamStore):
                 row.created_at,
                 row.updated_at,
             )
+
+    def counts(self, stream_id: str) -> StreamCounts:
+        with self._lock:
+            row = self._row(stream_id)
+            stored = sum(p.last - p.first + 1 for p in row.parts.values() if p.uploaded)
+            received = len(row.received | row.frames.keys())
+            plain = sum(p for _, p in row.frames.values())
+            return StreamCounts(row.state, row.total, received, len(row.frames), stored, plain)
 
     def expire(self, stream_id: str, seconds: float) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ from trove_dist.stream.backpressure import Adaptive, Backpressure, Block
 from trove_dist.stream.engine import Dispatcher, Runtime, abandon
 from trove_dist.stream.pool import ChunkPool
 from trove_dist.stream.progress import Hooks, Progress, SpeedMeter
-from trove_dist.stream.records import StreamSpec, StreamStatus
+from trove_dist.stream.records import StreamCounts, StreamSpec, StreamStatus
 from trove_dist.stream.staging import StagingFull, raw_name
 from trove_dist.stream.state import StreamState
 
@@ -158,10 +158,10 @@ class UploadStream:
         self.dispatcher.transform(self.stream_id, index)
 
     def _in_flight(self) -> int:
-        status = self.runtime.store.status(self.stream_id)
+        counts = self.runtime.store.counts(self.stream_id)
         if isinstance(self.backpressure, Adaptive):
-            self.backpressure.observe(status.stored)
-        return len(self._sent) - status.stored
+            self.backpressure.observe(counts.stored)
+        return len(self._sent) - counts.stored
 
     # ---- ending ------------------------------------------------------------------------
 
@@ -185,8 +185,8 @@ class UploadStream:
     def wait(self, timeout: float | None = None) -> ObjectInfo:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            status = self._report()
-            if status.state == StreamState.COMPLETED:
+            counts = self._report()
+            if counts.state == StreamState.COMPLETED:
                 dst = self.spec.destination
                 if self.runtime.describe is not None:
                     info = self.runtime.describe(dst)
@@ -195,13 +195,14 @@ class UploadStream:
                 if self.hooks.on_complete:
                     self.hooks.on_complete(info)
                 return info
-            if status.state.terminal:
-                error = StreamError(f"stream {self.stream_id} {status.state}: {status.error or 'no reason recorded'}")
+            if counts.state.terminal:
+                reason = self.runtime.store.status(self.stream_id).error or "no reason recorded"
+                error = StreamError(f"stream {self.stream_id} {counts.state}: {reason}")
                 if self.hooks.on_error:
                     self.hooks.on_error(error)
                 raise error
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"stream {self.stream_id} still {status.state} after {timeout} s")
+                raise TimeoutError(f"stream {self.stream_id} still {counts.state} after {timeout} s")
             time.sleep(self.poll_interval)
 
     def pause(self) -> None:
@@ -223,9 +224,9 @@ class UploadStream:
         if state.terminal:
             raise StreamError(f"stream {self.stream_id} has ended ({state})")
 
-    def _report(self) -> StreamStatus:
-        status = self.runtime.store.status(self.stream_id)
-        if self.hooks.on_chunk and status.stored > len(self._reported):
+    def _report(self) -> StreamCounts:
+        counts = self.runtime.store.counts(self.stream_id)
+        if self.hooks.on_chunk and counts.stored > len(self._reported):
             for part in self.runtime.store.parts(self.stream_id):
                 if part.uploaded:
                     for index in range(part.first, part.last + 1):
@@ -233,12 +234,13 @@ class UploadStream:
                             self._reported.add(index)
                             self.hooks.on_chunk(index)
         if self.hooks.on_progress:
-            total = status.total_chunks
             size = self.spec.source.size if self.spec.source is not None else None
             self.hooks.on_progress(
-                Progress(status.bytes_in, size, status.stored, total, self._speed.update(status.bytes_in))
+                Progress(
+                    counts.bytes_in, size, counts.stored, counts.total_chunks, self._speed.update(counts.bytes_in)
+                )
             )
-        return status
+        return counts
 
     def __enter__(self) -> Self:
         return self
