@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, str | Callable[[Context], Outcome]] = {
     "local_rss": "bench.local_rss",
     "gcs_transfer": "bench.gcs_transfer",
     "azure_transfer": "bench.azure_transfer",
+    "middleware_format": "bench.middleware_format",
+    "pipeline": "bench.pipeline",
 }
 BENCH_DIR = REPO / "bench"
 RESULTS_DIR = BENCH_DIR / "results"

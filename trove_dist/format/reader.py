@@ -28,47 +28,70 @@ _TAIL_GUESS = 64 * 1024
 
 
 class _ChunkStream(io.RawIOBase):
-    """A readable stream over an iterator of byte strings."""
+    """A readable stream over an iterator of byte strings.
 
-    def __init__(self, pieces: Iterator[bytes], on_close: Callable[[], None] | None = None) -> None:
+    A ``read`` that a whole piece satisfies returns that piece itself (decoded chunks are not
+    copied again on their way to the caller); one that spans pieces joins them once."""
+
+    def __init__(self, pieces: Iterator[bytes | memoryview], on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._pieces = pieces
-        self._current = memoryview(b"")
+        self._piece: bytes | memoryview = b""
+        self._pos = 0
         self._on_close = on_close
 
     def readable(self) -> bool:
         return True
 
+    def _next_piece(self) -> bool:
+        """Advance to the next non-empty piece; False at the end."""
+        for piece in self._pieces:
+            if len(piece):
+                self._piece, self._pos = piece, 0
+                return True
+        self._piece, self._pos = b"", 0
+        return False
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._current:
-            piece = next(self._pieces, None)
-            if piece is None:
-                return 0
-            self._current = memoryview(piece)
-        n = min(len(buffer), len(self._current))
-        memoryview(buffer)[:n] = self._current[:n]
-        self._current = self._current[n:]
-        return n
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            if self._pos >= len(self._piece) and not self._next_piece():
+                break
+            n = min(len(view) - filled, len(self._piece) - self._pos)
+            view[filled : filled + n] = memoryview(self._piece)[self._pos : self._pos + n]
+            self._pos += n
+            filled += n
+            if self._pos == len(self._piece):
+                self._piece, self._pos = b"", 0
+        return filled
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             return self.readall()
-        out = bytearray()
-        while len(out) < size:
-            if not self._current:
-                piece = next(self._pieces, None)
-                if piece is None:
-                    break
-                self._current = memoryview(piece)
-            take = min(size - len(out), len(self._current))
-            out += self._current[:take]
-            self._current = self._current[take:]
-        return bytes(out)
+        parts: list[bytes | memoryview] = []
+        wanted = size
+        while wanted > 0:
+            if self._pos >= len(self._piece) and not self._next_piece():
+                break
+            piece, pos = self._piece, self._pos
+            take = min(wanted, len(piece) - pos)
+            parts.append(piece if pos == 0 and take == len(piece) else memoryview(piece)[pos : pos + take])
+            self._pos += take
+            wanted -= take
+            if self._pos == len(piece):  # used up: do not keep it alive while the next is decoded
+                self._piece, self._pos = b"", 0
+            del piece
+        if len(parts) == 1 and type(parts[0]) is bytes:
+            return parts[0]
+        return b"".join(parts)
 
     def readall(self) -> bytes:
-        parts = [bytes(self._current)]
-        self._current = memoryview(b"")
+        parts: list[bytes | memoryview] = []
+        if self._pos < len(self._piece):
+            parts.append(memoryview(self._piece)[self._pos :])
         parts.extend(self._pieces)
+        self._piece, self._pos = b"", 0
         return b"".join(parts)
 
     def close(self) -> None:
@@ -113,12 +136,14 @@ class FramedReader(_ChunkStream):
             head = parse_head(raw, tag=header.tag, expected_index=index, chunk_size=header.chunk_size)
             payload = _read_exact(self._source, head.length, f"frame {index}")
             chunk = _decode(self._codecs, index, head.final, payload)
+            del payload  # released before the next frame is read (it would be held until then)
             if len(chunk) > header.chunk_size or (not head.final and len(chunk) != header.chunk_size):
                 raise CorruptHeader(f"frame {index} decodes to {len(chunk)} bytes, not a chunk")
             entries.append(FrameEntry(offset, FRAME_HEAD_SIZE + head.length, len(chunk)))
             offset += FRAME_HEAD_SIZE + head.length
             if chunk:
                 yield chunk
+            del chunk
             if head.final:
                 break
         self._check_end(entries)
@@ -174,7 +199,7 @@ def read_framed_range(
     end = frames_start + trailer.entries[last].offset + trailer.entries[last].stored
     source = fetch(start, end - start)
 
-    def pieces() -> Iterator[bytes]:
+    def pieces() -> Iterator[bytes | memoryview]:
         for index in range(first, last + 1):
             raw = _read_exact(source, FRAME_HEAD_SIZE, f"frame {index}")
             head = parse_head(raw, tag=header.tag, expected_index=index, chunk_size=cs)
@@ -185,7 +210,7 @@ def read_framed_range(
                 raise CorruptTrailer(f"frame {index} decodes to {len(chunk)} bytes, the index says otherwise")
             lo = offset - index * cs if index == first else 0
             hi = offset + count - index * cs if index == last else len(chunk)
-            yield chunk[lo:hi]
+            yield chunk if lo == 0 and hi == len(chunk) else memoryview(chunk)[lo:hi]
 
     return _ChunkStream(pieces(), on_close=source.close), size, count
 

@@ -34,22 +34,61 @@ class FrameEncoder:
 
 def rechunk(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[tuple[bytes, bool]]:
     """Cut a stream into ``size``-byte chunks, flagging the last; an empty stream yields one
-    empty final chunk (so even an empty object has a frame that authenticates its end)."""
-    buffer = bytearray()
+    empty final chunk (so even an empty object has a frame that authenticates its end).
+
+    Copies as little as it can: an input piece that is exactly one chunk and immutable (``bytes``,
+    or a view of a whole ``bytes`` object) is passed through as it is; smaller pieces are gathered
+    and joined once.  A mutable piece (a caller's reused ``bytearray``) is always copied, because
+    each chunk is held back until the next one shows whether it was the last."""
+    parts: list[bytes | memoryview] = []
+    filled = 0
     pending: bytes | None = None
     for piece in chunks:
-        buffer += piece
-        while len(buffer) >= size:
+        view = memoryview(piece)
+        if view.format != "B" or view.ndim != 1 or not view.c_contiguous:
+            view = memoryview(view.tobytes())
+        length = view.nbytes
+        if not length:
+            continue
+        if not filled and length == size and (whole := _immutable(piece)) is not None:
             if pending is not None:
                 yield pending, False
-            pending = bytes(memoryview(buffer)[:size])
-            del buffer[:size]
-    if buffer:
+            pending = whole
+            continue
+        start = 0
+        while start < length:
+            take = min(size - filled, length - start)
+            parts.append(view[start : start + take])
+            filled += take
+            start += take
+            if filled == size:
+                if pending is not None:
+                    yield pending, False
+                pending = b"".join(parts)
+                parts.clear()
+                filled = 0
+        if parts and not _immutable_source(piece):
+            # the tail of a mutable piece waits for the next piece: keep a copy, not a view
+            parts[-1] = bytes(parts[-1])
+    if filled:
         if pending is not None:
             yield pending, False
-        yield bytes(buffer), True
+        yield b"".join(parts), True
     else:
         yield (pending if pending is not None else b""), True
+
+
+def _immutable(piece: bytes | memoryview) -> bytes | None:
+    """``piece`` as a ``bytes`` object without copying, if it is (or views all of) one."""
+    if type(piece) is bytes:
+        return piece
+    if isinstance(piece, memoryview) and type(piece.obj) is bytes and len(piece.obj) == piece.nbytes:
+        return piece.obj
+    return None
+
+
+def _immutable_source(piece: bytes | memoryview) -> bool:
+    return type(piece) is bytes or (isinstance(piece, memoryview) and type(piece.obj) is bytes)
 
 
 def framed_stream(encoder: FrameEncoder, chunks: Iterable[bytes | memoryview]) -> Iterator[bytes]:
@@ -60,10 +99,12 @@ def framed_stream(encoder: FrameEncoder, chunks: Iterable[bytes | memoryview]) -
     plain_size = 0
     for index, (chunk, final) in enumerate(rechunk(chunks, encoder.header.chunk_size)):
         frame_head, payload = encoder.encode(index, final, chunk)
-        yield frame_head
-        yield payload
         stored = len(frame_head) + len(payload)
         entries.append(FrameEntry(offset, stored, len(chunk)))
         offset += stored
         plain_size += len(chunk)
+        del chunk  # hold no chunk or frame longer than needed: the next one is allocated meanwhile
+        yield frame_head
+        yield payload
+        del payload
     yield Trailer(tuple(entries), plain_size).encode()

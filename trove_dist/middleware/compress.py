@@ -39,31 +39,42 @@ ALREADY_COMPRESSED_TYPES = frozenset(
 ALREADY_COMPRESSED_FAMILIES = frozenset({"image", "video", "audio"})
 
 
-class _ZstdCodec(ChunkCodec):
-    """zstd contexts are not thread-safe, and one object's chunks are encoded by many threads
-    at once in the stream engine: each thread gets its own (de)compressor."""
+#: zstd contexts are not thread-safe, and one object's chunks are encoded by many threads at once
+#: in the stream engine: each thread has its own (de)compressors.  They are shared by every object
+#: that thread handles (a context costs ~70 us to set up, more than a small read takes).
+_contexts = threading.local()
 
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    compressors: dict[int, zstandard.ZstdCompressor] | None = getattr(_contexts, "compressors", None)
+    if compressors is None:
+        compressors = _contexts.compressors = {}
+    compressor = compressors.get(level)
+    if compressor is None:
+        compressor = compressors[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    return compressor
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    decompressor: zstandard.ZstdDecompressor | None = getattr(_contexts, "decompressor", None)
+    if decompressor is None:
+        decompressor = _contexts.decompressor = zstandard.ZstdDecompressor()
+    return decompressor
+
+
+class _ZstdCodec(ChunkCodec):
     def __init__(self, level: int, min_size: int, chunk_size: int) -> None:
         self._level = level
-        self._local = threading.local()
         self._min_size = min_size
         self._chunk_size = chunk_size
 
     @property
     def _compressor(self) -> zstandard.ZstdCompressor:
-        compressor: zstandard.ZstdCompressor | None = getattr(self._local, "compressor", None)
-        if compressor is None:
-            compressor = zstandard.ZstdCompressor(level=self._level, write_content_size=True)
-            self._local.compressor = compressor
-        return compressor
+        return _compressor(self._level)
 
     @property
     def _decompressor(self) -> zstandard.ZstdDecompressor:
-        decompressor: zstandard.ZstdDecompressor | None = getattr(self._local, "decompressor", None)
-        if decompressor is None:
-            decompressor = zstandard.ZstdDecompressor()
-            self._local.decompressor = decompressor
-        return decompressor
+        return _decompressor()
 
     def encode(self, index: int, final: bool, chunk: bytes) -> bytes:
         if len(chunk) >= self._min_size:
