@@ -27,6 +27,10 @@ BENCHMARKS: dict[str, str | Callable[[Context], Outcome]] = {
     "azure_transfer": "bench.azure_transfer",
     "middleware_format": "bench.middleware_format",
     "pipeline": "bench.pipeline",
+    "s3_transfer": "bench.s3_transfer",
+    "sftp_transfer": "bench.sftp_transfer",
+    "cas_store": "bench.cas_store",
+    "vfs_walk": "bench.vfs_walk",
 }
 BENCH_DIR = REPO / "bench"
 RESULTS_DIR = BENCH_DIR / "results"

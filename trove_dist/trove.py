@@ -48,6 +48,7 @@ from trove_dist.stream.engine import Runtime, encode_header
 from trove_dist.stream.staging import MemoryStaging
 from trove_dist.stream.store import MemoryStreamStore
 from trove_dist.verifying_reader import VerifyingReader
+from trove_dist.vfs import VFS, for_trove
 
 DriverSpec = Driver | str
 
@@ -383,6 +384,12 @@ class Trove:
                 metadata=reader.info.metadata if metadata is None else metadata,
                 content_type=content_type or reader.info.content_type,
             )
+
+    # ---- filesystem view ------------------------------------------------------------
+
+    def vfs(self, bucket: str | None = None) -> VFS:
+        """A hierarchical filesystem view of ``bucket`` through this Trove (routing, middleware)."""
+        return for_trove(self, self._bucket(bucket))
 
     # ---- streams ------------------------------------------------------------------------
 

@@ -155,8 +155,27 @@ def test_info_and_file_object_flags() -> None:
     assert reader.info.key == "k"
     assert reader.readable()
     assert not reader.writable()
-    assert not reader.seekable()
     assert isinstance(reader, io.RawIOBase)
+
+
+def test_seeking_within_the_range_when_the_source_can() -> None:
+    reader = make("bytesio", offset=0, length=len(DATA))
+    assert reader.seekable()
+    assert reader.seek(10) == 10
+    assert reader.read(5) == DATA[10:15]
+    assert reader.tell() == 15
+    assert reader.seek(-4, io.SEEK_END) == len(DATA) - 4
+    assert reader.read() == DATA[-4:]
+    assert reader.seek(-100, io.SEEK_CUR) == len(DATA) - 100
+    assert reader.seek(10**9) == len(DATA)  # clamped to the range
+    assert reader.read() == b""
+
+
+def test_a_source_that_cannot_seek_makes_a_reader_that_cannot() -> None:
+    reader = make("trickle")
+    assert not reader.seekable()
+    with pytest.raises(io.UnsupportedOperation):
+        reader.seek(1)
 
 
 # ---- closing ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 
 from trove_dist.driver.body import PutBody
 from trove_dist.driver.models import CommonPrefix, ListPage, ObjectInfo
+from trove_dist.driver.reader import ObjectReader
 from trove_dist.errors import BackendUnavailable
 from trove_dist.vfs import Reader, Storage
 
@@ -135,7 +136,9 @@ class SlowListings(Passthrough):
 
 
 class CountingGets(Passthrough):
-    """Counts ``get`` requests and the bytes they asked for (None: to the end)."""
+    """Counts ``get`` requests and the bytes they asked for (None: to the end).  Its readers
+    cannot seek — like a network stream — so every repositioning the VFS needs shows as a
+    request (the memory driver's own readers can seek within their snapshot)."""
 
     def __init__(self, inner: Storage) -> None:
         super().__init__(inner)
@@ -143,4 +146,18 @@ class CountingGets(Passthrough):
 
     def get(self, bucket: str, key: str, *, offset: int = 0, length: int | None = None) -> Reader:
         self.gets.append((offset, length))
-        return super().get(bucket, key, offset=offset, length=length)
+        reader = super().get(bucket, key, offset=offset, length=length)
+        return ObjectReader(reader.info, _Unseekable(reader), offset=offset, length=reader.length)  # type: ignore[attr-defined]
+
+
+class _Unseekable:
+    """Only ``read`` and ``close`` of a reader: a stream with no way back."""
+
+    def __init__(self, inner: Reader) -> None:
+        self._inner = inner
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._inner.read(size)
+
+    def close(self) -> None:
+        self._inner.close()

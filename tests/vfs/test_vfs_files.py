@@ -108,8 +108,8 @@ def test_read_bytes_ranges(vfs: VFS) -> None:
 
 
 def test_a_reader_makes_as_few_requests_as_the_access_pattern_allows() -> None:
-    """The memory driver's readers cannot seek, so every request shows: one for a sequential
-    scan, reading through short hops, one exact request per far jump, then growing ones."""
+    """Over readers that cannot seek every request shows: one for a sequential scan, reading
+    through short hops, one exact request per far jump, then growing ones."""
     driver = MemoryDriver()
     driver.create_bucket("requests")
     data = _payload(40 * 1024 * 1024)
@@ -143,11 +143,11 @@ def test_a_reader_makes_as_few_requests_as_the_access_pattern_allows() -> None:
 
 
 def test_a_reader_refuses_to_splice_two_versions_of_a_file() -> None:
-    """The memory driver's readers cannot seek, so a jump opens a new range request: one that
-    finds a different object (replaced meanwhile) fails instead of mixing the two."""
+    """Over readers that cannot seek a jump opens a new range request: one that finds a
+    different object (replaced meanwhile) fails instead of mixing the two."""
     driver = MemoryDriver()
     driver.create_bucket("splice")
-    vfs = VFS(driver, "splice", read_block=16)
+    vfs = VFS(CountingGets(driver), "splice", read_block=16)
     vfs.write_bytes("f", b"a" * 1_000_000)
     with vfs.open("f") as f:
         assert f.read(10) == b"a" * 10

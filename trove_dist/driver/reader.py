@@ -81,6 +81,26 @@ class ObjectReader(io.RawIOBase):
         self._remaining -= n
         return n
 
+    def seekable(self) -> bool:
+        """True when the source can move (a local file); the reader then seeks within its range."""
+        probe = getattr(self._source, "seekable", None)
+        return bool(probe()) if probe is not None else False
+
+    def tell(self) -> int:
+        """The position within the range this reader serves (0 at ``offset``)."""
+        return self.length - self._remaining
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if not self.seekable():
+            raise io.UnsupportedOperation("this object's source cannot seek; open a range instead")
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.tell(), io.SEEK_END: self.length}[whence]
+        target = min(max(base + offset, 0), self.length)
+        # Move the source by the difference: right whether it counts from the object's start or
+        # from the range's.
+        self._source.seek(target - self.tell(), io.SEEK_CUR)  # type: ignore[union-attr]
+        self._remaining = self.length - target
+        return target
+
     def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         while chunk := self.read(chunk_size):
             yield chunk

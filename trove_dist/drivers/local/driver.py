@@ -683,6 +683,12 @@ class _FdSource:
     def readinto(self, buffer: bytearray | memoryview) -> int:
         return os.readv(self._fd, [buffer])
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return os.lseek(self._fd, offset, whence)
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
