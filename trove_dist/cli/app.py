@@ -32,6 +32,8 @@ from trove_dist.cli.addressing import (
 )
 from trove_dist.cli.buckets import buckets_app, show_buckets
 from trove_dist.cli.errors import BadArgument, ErrorReportingGroup, warn
+from trove_dist.cli.keys import keys_app
+from trove_dist.cli.migrate import migrate
 from trove_dist.cli.options import JsonOption, ProgressOption
 from trove_dist.cli.output import (
     byte_count,
@@ -62,6 +64,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(buckets_app, name="buckets")
+app.add_typer(keys_app, name="keys")
+app.command()(migrate)
 
 #: ``ls`` pages through a listing this many keys at a time (the most a driver returns per page).
 PAGE_SIZE = 1000
