@@ -44,6 +44,10 @@ def encode(data: bytes, chunk_size: int, chain: list[str], piece: int = 997) -> 
 
 
 def codecs_for(header: Header) -> list[ChunkCodec]:
+    """As the content pipeline does: a transform nobody knows is a malformed (or foreign) header."""
+    for spec in header.chain:
+        if spec.name not in TRANSFORMS:
+            raise CorruptHeader(f"unknown transform {spec.name!r}")
     return [TRANSFORMS[spec.name].start_read(spec.params, header) for spec in header.chain]
 
 

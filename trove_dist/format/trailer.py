@@ -58,9 +58,8 @@ class Trailer:
         mark, count = _COUNT.unpack_from(body)
         if mark != TRAILER_MARK or len(body) != _COUNT.size + count * _ENTRY.size + _TOTAL.size:
             raise CorruptTrailer("frame index length does not match its frame count")
-        entries = tuple(
-            FrameEntry(*_ENTRY.unpack_from(body, _COUNT.size + i * _ENTRY.size)) for i in range(count)
-        )
+        packed = memoryview(body)[_COUNT.size : len(body) - _TOTAL.size]
+        entries = tuple(FrameEntry(*fields) for fields in _ENTRY.iter_unpack(packed))
         (plain_size,) = _TOTAL.unpack_from(body, len(body) - _TOTAL.size)
         cls._check(entries, plain_size, chunk_size, frames_size)
         return cls(entries, plain_size)
