@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any, TypeVar, cast
 
 import redis
@@ -48,6 +48,7 @@ class RedisStreamStore(StreamStore):
         self.client = client
         self.prefix = prefix
         self.retry = retry or RetryPolicy(attempts=40, base_delay=0.1, max_delay=1.0)
+        self._specs: dict[str, StreamSpec] = {}
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "trove:") -> RedisStreamStore:
@@ -97,6 +98,16 @@ class RedisStreamStore(StreamStore):
             pipe.hset(self._k(spec.stream_id, "meta"), mapping=_fields(meta))
 
         self._transaction("create stream", [self._k(spec.stream_id, "meta")], body)
+
+    def _spec_cached(self, stream_id: str) -> StreamSpec:
+        """A stream's spec never changes: each process reads it once."""
+        spec = self._specs.get(stream_id)
+        if spec is None:
+            spec = self.spec(stream_id)
+            if len(self._specs) > 1024:
+                self._specs.clear()
+            self._specs[stream_id] = spec
+        return spec
 
     def spec(self, stream_id: str) -> StreamSpec:
         raw = self._do("read stream", lambda: self.client.get(self._k(stream_id, "spec")))
@@ -195,7 +206,8 @@ class RedisStreamStore(StreamStore):
         meta_key = self._k(stream_id, "meta")
         frames_key = self._k(stream_id, "frames")
         parts_key = self._k(stream_id, "parts")
-        spec = self.spec(stream_id)
+        pending_key = self._k(stream_id, "pending")
+        spec = self._spec_cached(stream_id)
 
         def body(pipe: Pipeline) -> list[Part]:
             meta = self._meta(pipe, stream_id)
@@ -206,43 +218,62 @@ class RedisStreamStore(StreamStore):
             frames = {
                 int(i): int(v.decode().split(",")[0]) for i, v in zip(indices, values, strict=True) if v is not None
             }
-            count = pipe.hlen(parts_key)
+            count = int(meta.get("parts_cut", "0"))
             new = plan_cuts(
                 frames, next_frame, count + 1, total, spec.part_min, spec.max_parts, header_size, cut_by, time.time()
             )
             pipe.multi()
             if new:
                 pipe.hset(parts_key, mapping=_fields({str(p.number): json.dumps(asdict(p)) for p in new}))
+                pipe.sadd(pending_key, *(p.number for p in new))
                 pipe.hset(meta_key, "next_frame", str(new[-1].last + 1))
+                pipe.hincrby(meta_key, "parts_cut", len(new))
             return new
 
-        return self._transaction("cut parts", [meta_key, frames_key, parts_key], body)
+        return self._transaction("cut parts", [meta_key], body)
 
     def parts(self, stream_id: str) -> list[Part]:
         raw = cast(dict[bytes, bytes], self._do("read parts", lambda: self.client.hgetall(self._k(stream_id, "parts"))))
         return sorted((Part(**json.loads(v)) for v in raw.values()), key=lambda p: p.number)
 
+    #: Record one part as uploaded (once), count it, and say whether every part is now stored:
+    #: constant work per part, whatever the stream's length.
+    _PART_UPLOADED = """
+    local raw = redis.call('hget', KEYS[1], ARGV[1])
+    if not raw then return redis.error_reply('no such part') end
+    local part = cjson.decode(raw)
+    if part['etag'] ~= cjson.null and part['etag'] ~= nil then return 0 end
+    part['etag'] = ARGV[2]
+    part['size'] = tonumber(ARGV[3])
+    redis.call('hset', KEYS[1], ARGV[1], cjson.encode(part))
+    redis.call('srem', KEYS[2], ARGV[1])
+    redis.call('hincrby', KEYS[3], 'stored', part['last'] - part['first'] + 1)
+    redis.call('hset', KEYS[3], 'updated', ARGV[4])
+    local uploaded = redis.call('hincrby', KEYS[3], 'parts_uploaded', 1)
+    local cut = tonumber(redis.call('hget', KEYS[3], 'parts_cut') or '0')
+    local next_frame = tonumber(redis.call('hget', KEYS[3], 'next_frame') or '0')
+    local total = redis.call('hget', KEYS[3], 'total')
+    if total and uploaded == cut and next_frame >= tonumber(total) then return 2 end
+    return 1
+    """
+
     def part_uploaded(self, stream_id: str, number: int, etag: str, size: int) -> bool:
-        meta_key = self._k(stream_id, "meta")
-        parts_key = self._k(stream_id, "parts")
+        keys = [self._k(stream_id, "parts"), self._k(stream_id, "pending"), self._k(stream_id, "meta")]
+        result = self._do(
+            "record part",
+            lambda: self.client.eval(self._PART_UPLOADED, 3, *keys, str(number), etag, str(size), str(time.time())),
+        )
+        return int(cast(int, result)) == 2
 
-        def body(pipe: Pipeline) -> bool:
-            raw = cast(dict[bytes, bytes], pipe.hgetall(parts_key))
-            parts = {int(k): Part(**json.loads(v)) for k, v in raw.items()}
-            part = parts[number]
-            if part.uploaded:
-                pipe.multi()
-                return False
-            parts[number] = replace(part, etag=etag, size=size)
-            meta = self._meta(pipe, stream_id)
-            total = int(meta["total"]) if "total" in meta else None
-            pipe.multi()
-            pipe.hset(parts_key, str(number), json.dumps(asdict(parts[number])))
-            pipe.hset(meta_key, "updated", str(time.time()))
-            pipe.hincrby(meta_key, "stored", part.last - part.first + 1)
-            return total is not None and int(meta["next_frame"]) >= total and all(p.uploaded for p in parts.values())
+    def pending_parts(self, stream_id: str) -> list[Part]:
+        def read() -> list[bytes | None]:
+            numbers = cast(set[bytes], self.client.smembers(self._k(stream_id, "pending")))
+            if not numbers:
+                return []
+            return cast(list[bytes | None], self.client.hmget(self._k(stream_id, "parts"), sorted(numbers)))
 
-        return self._transaction("record part", [meta_key, parts_key], body)
+        raw = self._do("read pending parts", read)
+        return sorted((Part(**json.loads(v)) for v in raw if v is not None), key=lambda p: p.number)
 
     def claim_finalize(self, stream_id: str) -> bool:
         key = self._k(stream_id, "meta")
@@ -303,7 +334,7 @@ class RedisStreamStore(StreamStore):
         )
 
     def expire(self, stream_id: str, seconds: float) -> None:
-        keys = [self._k(stream_id, part) for part in ("spec", "meta", "received", "frames", "parts")]
+        keys = [self._k(stream_id, part) for part in ("spec", "meta", "received", "frames", "parts", "pending")]
 
         def run() -> None:
             with self.client.pipeline(transaction=True) as pipe:

@@ -154,7 +154,7 @@ def write(rt: Runtime, dispatch: Dispatcher, stream_id: str, index: int) -> None
     new = rt.store.cut_parts(stream_id, header_size, index)
     todo = {p.number: p for p in new}
     now = time.time()
-    for part in rt.store.parts(stream_id):
+    for part in rt.store.pending_parts(stream_id):
         # A re-run of the step that cut a part (its worker died mid-upload) uploads it again;
         # so does any step once the cutter has held it for longer than the lease.
         if not part.uploaded and (part.cut_by == index or now - part.cut_at > rt.part_lease):
@@ -293,7 +293,7 @@ def _upload_part(rt: Runtime, dispatch: Dispatcher, spec: StreamSpec, driver: Mu
 
 
 def _uploaded(rt: Runtime, stream_id: str, number: int) -> bool:
-    return any(p.number == number and p.uploaded for p in rt.store.parts(stream_id))
+    return all(p.number != number for p in rt.store.pending_parts(stream_id))
 
 
 def _trailer(rt: Runtime, stream_id: str, total: int) -> bytes:

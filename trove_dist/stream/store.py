@@ -81,6 +81,10 @@ class StreamStore(ABC):
     def parts(self, stream_id: str) -> list[Part]: ...
 
     @abstractmethod
+    def pending_parts(self, stream_id: str) -> list[Part]:
+        """Parts cut and not yet uploaded (what a write step may have to upload again)."""
+
+    @abstractmethod
     def part_uploaded(self, stream_id: str, number: int, etag: str, size: int) -> bool:
         """Record an uploaded part; ``True`` when every chunk now sits in an uploaded part."""
 
@@ -226,6 +230,10 @@ class MemoryStreamStore(StreamStore):
     def parts(self, stream_id: str) -> list[Part]:
         with self._lock:
             return [p for _, p in sorted(self._row(stream_id).parts.items())]
+
+    def pending_parts(self, stream_id: str) -> list[Part]:
+        with self._lock:
+            return [p for _, p in sorted(self._row(stream_id).parts.items()) if not p.uploaded]
 
     def part_uploaded(self, stream_id: str, number: int, etag: str, size: int) -> bool:
         with self._lock:
