@@ -62,6 +62,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts name addresses like BUCKET[/PREFIX]: not markup
 )
 app.add_typer(buckets_app, name="buckets")
 app.add_typer(keys_app, name="keys")

@@ -11,7 +11,7 @@ from trove_dist.cli.options import JsonOption
 from trove_dist.cli.output import bucket_record, emit_json, print_bucket, say, stdout_is_terminal
 from trove_dist.cli.stores import open_store
 
-buckets_app = typer.Typer(help="List, create and delete buckets (alone: list them).")
+buckets_app = typer.Typer(help="List, create and delete buckets (alone: list them).", rich_markup_mode=None)
 
 
 def show_buckets(ctx: typer.Context, store: str | None, json_output: bool) -> None:

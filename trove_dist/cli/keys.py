@@ -24,7 +24,7 @@ from trove_dist.cli.stores import open_store
 from trove_dist.key_rotation import rotate_keys
 from trove_dist.middleware.encrypt import Encrypt, KeyRing, decode_key
 
-keys_app = typer.Typer(help="Manage encryption keys of stored objects.")
+keys_app = typer.Typer(help="Manage encryption keys of stored objects.", rich_markup_mode=None)
 
 
 def key_ring_from_env(env: Mapping[str, str] | None = None) -> KeyRing:
