@@ -56,7 +56,7 @@ class LeasedSource:
         except TroveError:
             raise
         except Exception as exc:
-            if not (connection_failure(exc) or not self._conn.alive()):
+            if not (_lost(exc) or not self._conn.alive()):
                 raise translate(exc, f"get {self._what}") from exc
             self._conn.broken = True
             data = self._retry.call(
@@ -86,7 +86,7 @@ class LeasedSource:
         except TroveError:
             raise
         except Exception as exc:
-            if connection_failure(exc) or not conn.alive():
+            if _lost(exc) or not conn.alive():
                 conn.broken = True
                 raise ConnectionLost(exc) from exc
             raise translate(exc, f"get {self._what}") from exc
@@ -106,3 +106,10 @@ class LeasedSource:
                 raise translate(exc, f"get {self._what}") from exc
         finally:
             self._pool.release(self._conn)
+
+
+def _lost(exc: BaseException) -> bool:
+    """A read never asks for bytes past the object's end, so an ``EOFError`` here is the channel
+    closing (paramiko raises it from ``send`` on a closed channel before the transport notices),
+    not the server's end-of-file status."""
+    return isinstance(exc, EOFError) or connection_failure(exc)
