@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, str | Callable[[Context], Outcome]] = {
     "sftp_transfer": "bench.sftp_transfer",
     "cas_store": "bench.cas_store",
     "vfs_walk": "bench.vfs_walk",
+    "migrate": "bench.migrate",
 }
 BENCH_DIR = REPO / "bench"
 RESULTS_DIR = BENCH_DIR / "results"

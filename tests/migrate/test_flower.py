@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.dist.harness import REPO, wait_for
+from tests.dist.harness import REPO
 from tests.migrate.harness import SMALL_SETTINGS, MigrationWorkers, migrate, payload, put_all
 from tests.servers.process import free_port, running
 from tests.servers.s3 import SECRET_KEY
@@ -83,16 +84,15 @@ def test_flower_lists_the_migration_tasks_behind_authentication(
         assert result.code == 0, result.stderr
         stream_id = next(o["task"] for o in result.report["outcomes"] if o["method"] == "stream")
 
-        def listed() -> bool:
-            names = {t["name"] for t in _tasks(port).values() if "flower-demo" in (t["args"] or "")}
-            return {
-                "trove.migrate.plan",
-                "trove.migrate.batch",
-                "trove.migrate.settle",
-                "trove.migrate.finish",
-            } <= names
+        wanted = {"trove.migrate.plan", "trove.migrate.batch", "trove.migrate.settle", "trove.migrate.finish"}
 
-        wait_for(listed, 30, "the migration's tasks in Flower")
+        def listed() -> set[str]:
+            return {t["name"] for t in _tasks(port).values() if "flower-demo" in (t["args"] or "")}
+
+        deadline = time.monotonic() + 60
+        while not wanted <= listed() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert wanted <= listed(), f"Flower lists {sorted(listed())} for the migration"
         tasks = _tasks(port)
         chunk_args = {t["args"] for t in tasks.values() if t["name"] == "trove.transform"}
         assert chunk_args >= {f"['{stream_id}', 0]", f"['{stream_id}', 1]", f"['{stream_id}', 2]"}

@@ -116,7 +116,7 @@ def test_a_resume_keeps_outcomes_and_clears_the_planning(store: MigrationStore) 
 def test_the_memory_of_copies_belongs_to_the_pairing(store: MigrationStore) -> None:
     pair = spec().pair
     assert pair == spec("another-id").pair
-    store.remember(pair, "k", "src-etag", "dst-etag")
+    store.remember(pair, {"k": ("src-etag", "dst-etag")})
     assert store.remembered(pair, ["k", "missing"]) == {"k": ("src-etag", "dst-etag")}
     store.forget(pair, ["k"])
     assert store.remembered(pair, ["k"]) == {}

@@ -275,28 +275,32 @@ def render(report: Report) -> Iterator[str]:
     if report.meta.error:
         yield f"  error: {report.meta.error}"
     if spec.dry_run:
-        yield f"  would copy: {c.objects_pending:,} objects ({human_size(c.bytes_pending)})"
+        yield f"  would copy: {_objects(c.objects_pending)} ({human_size(c.bytes_pending)})"
         yield from _reasons(report.copy_reasons)
-        yield f"  would skip: {c.objects_skipped:,} objects ({human_size(c.bytes_skipped)})"
+        yield f"  would skip: {_objects(c.objects_skipped)} ({human_size(c.bytes_skipped)})"
         yield from _reasons(report.skip_reasons)
         if spec.delete_extraneous:
-            yield f"  would delete: {len(report.would_delete):,} destination objects absent from the source"
+            yield f"  would delete: {_objects(len(report.would_delete))} absent from the source"
             yield from (f"    {key}" for key in report.would_delete)
         return
     rate = f", {human_size(int(report.rate))}/s" if report.rate else ""
-    yield f"  copied:  {c.objects_copied:,} objects ({human_size(c.bytes_copied)}) in {_duration(report.elapsed)}{rate}"
+    yield f"  copied:  {_objects(c.objects_copied)} ({human_size(c.bytes_copied)}) in {_duration(report.elapsed)}{rate}"
     yield from _reasons(report.copy_reasons)
     if spec.verify:
-        yield f"  verified: {c.objects_verified:,} objects read back equal to their source"
-    yield f"  skipped: {c.objects_skipped:,} objects ({human_size(c.bytes_skipped)})"
+        yield f"  verified: {_objects(c.objects_verified)} read back equal to their source"
+    yield f"  skipped: {_objects(c.objects_skipped)} ({human_size(c.bytes_skipped)})"
     yield from _reasons(report.skip_reasons)
     if spec.delete_extraneous:
-        yield f"  deleted: {c.objects_deleted:,} destination objects absent from the source"
+        yield f"  deleted: {_objects(c.objects_deleted)} absent from the source"
         yield from (f"    {key}" for key in report.deleted)
-    yield f"  failed:  {c.objects_failed:,} objects ({human_size(c.bytes_failed)})"
+    yield f"  failed:  {_objects(c.objects_failed)} ({human_size(c.bytes_failed)})"
     yield from (f"    {key}: {reason}" for key, reason in report.failures)
     if c.objects_pending:
-        yield f"  unfinished: {c.objects_pending:,} objects (resume with --id {spec.migration_id})"
+        yield f"  unfinished: {_objects(c.objects_pending)} (resume with --id {spec.migration_id})"
+
+
+def _objects(count: int) -> str:
+    return "1 object" if count == 1 else f"{count:,} objects"
 
 
 def _reasons(reasons: dict[str, int]) -> Iterator[str]:

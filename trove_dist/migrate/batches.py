@@ -10,6 +10,7 @@ A repeated batch task skips what an earlier run finished.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from trove_dist.errors import TroveError
 from trove_dist.migrate.finish import maybe_finish
 from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime
 from trove_dist.migrate.spec import MigrationSpec
-from trove_dist.migrate.state import BatchItem, Method, Outcome, Status
+from trove_dist.migrate.state import BatchItem, Change, Method, Outcome, Status
 from trove_dist.migrate.verify import Digest, HashingChunks, mismatch, source_digest
 from trove_dist.trove import Trove
 
@@ -32,41 +33,50 @@ BATCH_THREADS = 4
 
 
 def run_batch(rt: MigrationRuntime, dispatch: MigrationDispatcher, migration_id: str, batch_id: str) -> None:
-    spec = rt.store.spec(migration_id)
-    items = rt.store.batch(migration_id, batch_id)
-    with ThreadPoolExecutor(max_workers=min(BATCH_THREADS, max(len(items), 1))) as pool:
-        for _ in pool.map(lambda item: _copy_item(rt, spec, batch_id, item), items):
-            pass
+    """Copy the batch's objects still pending on it, then record every outcome in one write."""
+    store = rt.store
+    spec = store.spec(migration_id)
+    items = store.batch(migration_id, batch_id)
+    current = store.outcomes(migration_id, [item.key for item in items])
+    todo = [item for item in items if _owned(current[item.key], batch_id)]  # others: done by an earlier run
+    with ThreadPoolExecutor(max_workers=min(BATCH_THREADS, max(len(todo), 1))) as pool:
+        ends = list(pool.map(lambda item: _copy_item(rt, spec, item), todo))
+    changes: list[Change] = []
+    for item, end in zip(todo, ends, strict=True):
+        old = current[item.key]
+        assert old is not None
+        changes.append((item.key, old, end(old)))
+    for (key, _, new), applied in zip(changes, store.apply(migration_id, changes), strict=True):
+        if not applied:  # the outcome moved meanwhile (a twin of this task): apply ours if still ours
+            store.record(migration_id, key, functools.partial(_if_owned, new, batch_id))
+    copied = {key: (new.source_etag, new.destination_etag) for key, _, new in changes if new.status == Status.COPIED}
+    store.remember(spec.pair, copied)
     maybe_finish(rt, dispatch, migration_id)
 
 
-def _copy_item(rt: MigrationRuntime, spec: MigrationSpec, batch_id: str, item: BatchItem) -> None:
-    store, mid = rt.store, spec.migration_id
-    current = store.outcomes(mid, [item.key])[item.key]
-    if current is None or current.status != Status.PENDING or current.task != batch_id:
-        return  # done by an earlier run of this task, or replanned since
+def _owned(outcome: Outcome | None, batch_id: str) -> bool:
+    return outcome is not None and outcome.status == Status.PENDING and outcome.task == batch_id
+
+
+def _if_owned(new: Outcome, batch_id: str, current: Outcome | None) -> Outcome | None:
+    return new if _owned(current, batch_id) else None
+
+
+def _copy_item(rt: MigrationRuntime, spec: MigrationSpec, item: BatchItem) -> Callable[[Outcome], Outcome]:
+    """Copy one object; returns how its pending outcome ends."""
     try:
         info, source_etag, failure = copy_one(rt, spec, item)
     except TroveError as exc:
-        info, source_etag, failure = None, item.etag, _reason(exc)
+        failure = _reason(exc)
     except Exception as exc:  # a bug must not stall the migration: the object fails, loudly
-        log.exception("migration %s: copying %s crashed", mid, item.key)
-        info, source_etag, failure = None, item.etag, _reason(exc)
-    if info is None or failure is not None:
-        reason = failure or "no reason"
-        _settle(rt, spec, item.key, batch_id, lambda o: replace(o, status=Status.FAILED, reason=reason))
-        return
-    stored = _settle(
-        rt,
-        spec,
-        item.key,
-        batch_id,
-        lambda o: replace(
-            o, status=Status.COPIED, source_etag=source_etag, destination_etag=info.etag, verified=spec.verify
-        ),
+        log.exception("migration %s: copying %s crashed", spec.migration_id, item.key)
+        failure = _reason(exc)
+    if failure is not None:
+        reason = failure
+        return lambda old: replace(old, status=Status.FAILED, reason=reason)
+    return lambda old: replace(
+        old, status=Status.COPIED, source_etag=source_etag, destination_etag=info.etag, verified=spec.verify
     )
-    if stored is not None and stored.status == Status.COPIED and stored.task == batch_id:
-        store.remember(spec.pair, item.key, source_etag, info.etag)
 
 
 def copy_one(rt: MigrationRuntime, spec: MigrationSpec, item: BatchItem) -> tuple[ObjectInfo, str, str | None]:
@@ -108,20 +118,6 @@ def _put(destination: Trove, spec: MigrationSpec, key: str, source: ObjectInfo, 
     return destination.put(
         dst.bucket, dst.key(key), chunks, content_type=source.content_type, metadata=source.metadata, size=source.size
     )
-
-
-def _settle(
-    rt: MigrationRuntime, spec: MigrationSpec, key: str, batch_id: str, change: Callable[[Outcome], Outcome]
-) -> Outcome | None:
-    """Apply ``change`` to the object's pending outcome if this batch still owns it; returns
-    the outcome stored after."""
-
-    def update(current: Outcome | None) -> Outcome | None:
-        if current is None or current.status != Status.PENDING or current.task != batch_id:
-            return None
-        return change(current)
-
-    return rt.store.record(spec.migration_id, key, update)
 
 
 def _reason(exc: BaseException) -> str:

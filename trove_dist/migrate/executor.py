@@ -8,7 +8,6 @@ by a timer.  ``close()`` cancels the timers and waits for running steps.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from trove_dist.migrate import batches, finish, planner, streams
 from trove_dist.migrate.runtime import MigrationRuntime
 from trove_dist.stream.engine import RetryLater
-
-log = logging.getLogger("trove_dist.migrate")
 
 
 class ThreadMigrationDispatcher:
@@ -29,35 +26,33 @@ class ThreadMigrationDispatcher:
         self._closed = False
 
     def plan(self, migration_id: str, page: int) -> None:
-        self._submit(functools.partial(planner.plan_page, self.runtime, self, migration_id, page))
+        self._submit(migration_id, functools.partial(planner.plan_page, self.runtime, self, migration_id, page))
 
     def batch(self, migration_id: str, batch_id: str) -> None:
-        self._submit(functools.partial(batches.run_batch, self.runtime, self, migration_id, batch_id))
+        self._submit(migration_id, functools.partial(batches.run_batch, self.runtime, self, migration_id, batch_id))
 
     def settle(self, migration_id: str, stream_id: str) -> None:
-        self._submit(functools.partial(streams.settle, self.runtime, self, migration_id, stream_id))
+        self._submit(migration_id, functools.partial(streams.settle, self.runtime, self, migration_id, stream_id))
 
     def finish(self, migration_id: str) -> None:
-        self._submit(functools.partial(finish.finish, self.runtime, migration_id))
+        self._submit(migration_id, functools.partial(finish.finish, self.runtime, migration_id))
 
-    def _submit(self, step: Callable[[], None]) -> None:
+    def _submit(self, migration_id: str, step: Callable[[], None]) -> None:
         with self._lock:
             if not self._closed:
-                self._pool.submit(self._run, step)
+                self._pool.submit(self._run, migration_id, step)
 
-    def _run(self, step: Callable[[], None]) -> None:
+    def _run(self, migration_id: str, step: Callable[[], None]) -> None:
         try:
-            step()
+            finish.guarded(self.runtime, migration_id, step)
         except RetryLater as retry:
-            self._later(retry.delay, step)
-        except Exception:  # a bug: logged with its traceback; the state shows what is left undone
-            log.exception("migration step %s crashed", getattr(step, "func", step))
+            self._later(retry.delay, migration_id, step)
 
-    def _later(self, delay: float, step: Callable[[], None]) -> None:
+    def _later(self, delay: float, migration_id: str, step: Callable[[], None]) -> None:
         def fire() -> None:
             with self._lock:
                 self._timers.discard(timer)
-            self._submit(step)
+            self._submit(migration_id, step)
 
         timer = threading.Timer(delay, fire)
         timer.daemon = True

@@ -10,10 +10,11 @@ sees the end, and the one-time claim makes exactly one of them dispatch the fini
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from trove_dist.errors import BackendUnavailable, TroveError
 from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime
-from trove_dist.migrate.state import Phase
+from trove_dist.migrate.state import MigrationNotFound, Phase
 from trove_dist.stream.engine import RetryLater
 
 log = logging.getLogger("trove_dist.migrate")
@@ -68,3 +69,17 @@ def fail_migration(rt: MigrationRuntime, migration_id: str, reason: str) -> None
     log.warning("migration %s failed: %s", migration_id, reason)
     rt.store.set_phase(migration_id, Phase.FAILED, reason)
     rt.store.expire(migration_id, RETENTION)
+
+
+def guarded(rt: MigrationRuntime, migration_id: str, step: Callable[[], object]) -> None:
+    """Run a step; one that crashes (a bug, an error no step expects) ends the migration with
+    the reason instead of leaving it waiting forever for work that will not happen."""
+    try:
+        step()
+    except RetryLater:
+        raise
+    except MigrationNotFound:
+        log.warning("migration %s: a step ran after its state expired; nothing to do", migration_id)
+    except Exception as exc:
+        log.exception("migration %s: a step crashed", migration_id)
+        fail_migration(rt, migration_id, f"a step crashed: {type(exc).__name__}: {exc}")

@@ -314,12 +314,15 @@ class RedisMigrationStore(MigrationStore):
                 out[key] = (source, destination)
         return out
 
-    def remember(self, pair: str, key: str, source_etag: str, destination_etag: str) -> None:
+    def remember(self, pair: str, copies: Mapping[str, tuple[str, str]]) -> None:
+        if not copies:
+            return
         name = self._pair(pair)
+        mapping = {key: f"{source}\t{destination}" for key, (source, destination) in copies.items()}
 
         def run() -> None:
             with self.client.pipeline(transaction=False) as pipe:
-                pipe.hset(name, key, f"{source_etag}\t{destination_etag}")
+                pipe.hset(name, mapping=_fields(mapping))
                 pipe.expire(name, PAIR_TTL)
                 pipe.execute()
 

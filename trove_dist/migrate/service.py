@@ -102,7 +102,7 @@ class Migrations:
         self.dispatch.plan(mid, 0)
         return existing is not None
 
-    def wait(self, migration_id: str, on_tick: Callable[[Meta], None], interval: float = 0.5) -> Meta:
+    def wait(self, migration_id: str, on_tick: Callable[[Meta], None], interval: float = 0.2) -> Meta:
         """Poll the state until the migration ends, calling ``on_tick`` each time."""
         while True:
             meta = self.store.meta(migration_id)

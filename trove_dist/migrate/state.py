@@ -280,7 +280,8 @@ class MigrationStore(ABC):
         """``key -> (source etag, destination etag)`` of earlier copies, for the keys known."""
 
     @abstractmethod
-    def remember(self, pair: str, key: str, source_etag: str, destination_etag: str) -> None: ...
+    def remember(self, pair: str, copies: Mapping[str, tuple[str, str]]) -> None:
+        """Record ``key -> (source etag, destination etag)`` of copies just made."""
 
     @abstractmethod
     def forget(self, pair: str, keys: list[str]) -> None: ...
@@ -444,9 +445,9 @@ class MemoryMigrationStore(MigrationStore):
             memory = self._memories.get(pair, {})
             return {key: memory[key] for key in keys if key in memory}
 
-    def remember(self, pair: str, key: str, source_etag: str, destination_etag: str) -> None:
+    def remember(self, pair: str, copies: Mapping[str, tuple[str, str]]) -> None:
         with self._lock:
-            self._memories.setdefault(pair, {})[key] = (source_etag, destination_etag)
+            self._memories.setdefault(pair, {}).update(copies)
 
     def forget(self, pair: str, keys: list[str]) -> None:
         with self._lock:

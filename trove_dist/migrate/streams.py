@@ -11,6 +11,7 @@ object's outcome; it is what lets a migration end without anyone watching it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 from trove_dist.content import logical_info
@@ -31,7 +32,9 @@ from trove_dist.stream.upload import start
 
 log = logging.getLogger("trove_dist.migrate")
 
-SETTLE_INTERVAL = 1.0
+#: How often a settle step looks at its stream: a tenth of the stream's age, within these bounds
+#: (a short stream is noticed at once, a long one is not polled needlessly).
+SETTLE_POLL = (0.2, 2.0)
 
 
 def open_stream(
@@ -143,19 +146,22 @@ def settle(rt: MigrationRuntime, dispatch: MigrationDispatcher, migration_id: st
         return
     if not status.state.terminal:
         rt.store.set_streaming(migration_id, stream_id, status.bytes_in)
-        raise RetryLater(f"stream {stream_id} is {status.state}", delay=SETTLE_INTERVAL)
+        delay = min(max((time.time() - status.created_at) / 10, SETTLE_POLL[0]), SETTLE_POLL[1])
+        raise RetryLater(f"stream {stream_id} is {status.state}", delay=delay)
     relative = spec.destination.relative(stream.destination.key)
     if status.state == StreamState.COMPLETED:
         destination = rt.destination(spec)
         info = destination.head(spec.destination.bucket, stream.destination.key)
         failure = None
-        if spec.verify:
+        assert stream.source is not None
+        if info.size != stream.source.size:
+            failure = f"the stream stored {info.size} bytes, the source has {stream.source.size}"
+        elif spec.verify:
             failure = mismatch(destination, spec, relative, source_digest(rt.source(spec), spec, relative))
         if failure is None:
-            assert stream.source is not None
             assert stream.source.etag is not None
             if _record_end(rt, spec, relative, stream_id, Status.COPIED, destination_etag=info.etag):
-                rt.store.remember(spec.pair, relative, stream.source.etag, info.etag)
+                rt.store.remember(spec.pair, {relative: (stream.source.etag, info.etag)})
         else:
             _record_end(rt, spec, relative, stream_id, Status.FAILED, failure)
     else:

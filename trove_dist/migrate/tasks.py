@@ -9,7 +9,6 @@ runtime of ``trove_dist.dist`` (whose backends resolve a migration's DSN-named s
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
@@ -22,8 +21,6 @@ from trove_dist.migrate.redis_state import RedisMigrationStore
 from trove_dist.migrate.runtime import MigrationRuntime
 from trove_dist.stream import StreamEngine
 from trove_dist.stream.engine import RetryLater
-
-log = logging.getLogger("trove_dist.migrate")
 
 PLAN = "trove.migrate.plan"
 BATCH = "trove.migrate.batch"
@@ -68,9 +65,10 @@ def _worker_runtime(app: Celery) -> MigrationRuntime:
         return _runtime
 
 
-def _run(task: Task, step: Callable[[MigrationRuntime, CeleryMigrationDispatcher], object]) -> None:
+def _run(task: Task, migration_id: str, step: Callable[[MigrationRuntime, CeleryMigrationDispatcher], object]) -> None:
+    runtime = _worker_runtime(task.app)
     try:
-        step(_worker_runtime(task.app), CeleryMigrationDispatcher(task.app))
+        finish.guarded(runtime, migration_id, lambda: step(runtime, CeleryMigrationDispatcher(task.app)))
     except RetryLater as retry:
         raise task.retry(countdown=retry.delay) from retry
 
@@ -78,16 +76,16 @@ def _run(task: Task, step: Callable[[MigrationRuntime, CeleryMigrationDispatcher
 def register_migration_tasks(app: Celery) -> None:
     @app.task(name=PLAN, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def plan(self: Task, migration_id: str, page: int) -> None:
-        _run(self, lambda rt, d: planner.plan_page(rt, d, migration_id, page))
+        _run(self, migration_id, lambda rt, d: planner.plan_page(rt, d, migration_id, page))
 
     @app.task(name=BATCH, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def batch(self: Task, migration_id: str, batch_id: str) -> None:
-        _run(self, lambda rt, d: batches.run_batch(rt, d, migration_id, batch_id))
+        _run(self, migration_id, lambda rt, d: batches.run_batch(rt, d, migration_id, batch_id))
 
     @app.task(name=SETTLE, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def settle(self: Task, migration_id: str, stream_id: str) -> None:
-        _run(self, lambda rt, d: streams.settle(rt, d, migration_id, stream_id))
+        _run(self, migration_id, lambda rt, d: streams.settle(rt, d, migration_id, stream_id))
 
     @app.task(name=FINISH, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def finish_migration(self: Task, migration_id: str) -> None:
-        _run(self, lambda rt, d: finish.finish(rt, migration_id))
+        _run(self, migration_id, lambda rt, d: finish.finish(rt, migration_id))
