@@ -77,6 +77,16 @@ def test_flower_lists_the_migration_tasks_behind_authentication(
         assert _get(port, "/api/workers")[0] == 401
         assert _get(port, "/")[0] == 401
         assert _get(port, "/metrics")[0] == 200  # unauthenticated by Flower's design: restrict it at the proxy
+        # Flower only sees events sent after its event receiver has bound to the broker, which
+        # can be a moment after its HTTP port opens: warm up until a first migration shows.
+        deadline = time.monotonic() + 60
+        attempt = 0
+        while not any("warmup" in (t["args"] or "") for t in _tasks(port).values()):
+            assert time.monotonic() < deadline, "Flower never received a task event"
+            attempt += 1
+            migrate(worker_env, f"file://{tmp_path}/src#src", f"file://{tmp_path}/warm#warm{attempt}",
+                    "--id", f"warmup-{attempt}", *SMALL_SETTINGS)  # fmt: skip
+            time.sleep(1)
         result = migrate(
             worker_env, f"file://{tmp_path}/src#src", f"file://{tmp_path}/dst#dst",
             "--id", "flower-demo", "--transform", "compress", "--transform", "encrypt", "--json", *SMALL_SETTINGS,
