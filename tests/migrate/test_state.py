@@ -22,6 +22,7 @@ from trove_dist.migrate.state import (
     PageMark,
     Phase,
     Status,
+    StreamProgress,
 )
 
 _ids = itertools.count()
@@ -88,10 +89,10 @@ def test_claims_pages_batches_and_deletions_happen_once(store: MigrationStore) -
     assert not store.mark_deleted("m1", "old", 7)
     assert list(store.deleted("m1")) == ["old"]
     assert (store.counters("m1").objects_deleted, store.counters("m1").bytes_deleted) == (1, 7)
-    store.set_streaming("m1", "str_1", 10)
-    store.set_streaming("m1", "str_2", 5)
-    store.set_streaming("m1", "str_1", None)
-    assert store.streaming_bytes("m1") == 5
+    store.set_stream("m1", "str_1", StreamProgress(10, 2))
+    store.set_stream("m1", "str_2", StreamProgress(5, 1))
+    store.set_stream("m1", "str_1", None)
+    assert store.streams("m1") == {"str_2": StreamProgress(5, 1)}
 
 
 def test_a_resume_keeps_outcomes_and_clears_the_planning(store: MigrationStore) -> None:
@@ -100,6 +101,7 @@ def test_a_resume_keeps_outcomes_and_clears_the_planning(store: MigrationStore) 
     store.set_page("m1", 0, PageMark(None, None))
     store.claim("m1", "finish")
     store.add_extraneous("m1", {"x": 1})
+    store.set_stream("m1", "str_1", StreamProgress(1, 1))
     store.set_phase("m1", Phase.COMPLETED)
     assert store.meta("m1").finished_at is not None
     store.reopen(spec())
@@ -108,6 +110,7 @@ def test_a_resume_keeps_outcomes_and_clears_the_planning(store: MigrationStore) 
     assert store.page("m1", 0) is None
     assert store.claim("m1", "finish")
     assert list(store.iter_extraneous("m1")) == []
+    assert store.streams("m1") == {}
     assert store.counters("m1").objects_copied == 1
     store.set_phase("m1", Phase.FAILED, "the source vanished")
     assert store.meta("m1").error == "the source vanished"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from trove_dist.content import is_framed, logical_info
@@ -31,10 +31,10 @@ from trove_dist.driver.capabilities import ServerCopyDriver
 from trove_dist.driver.models import ObjectInfo
 from trove_dist.errors import BackendUnavailable, BucketNotFound, TroveError
 from trove_dist.migrate.finish import fail_migration, maybe_finish
-from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime
+from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime, dispatch_once
 from trove_dist.migrate.spec import MigrationSpec
 from trove_dist.migrate.state import BatchItem, Change, Method, Outcome, PageMark, Phase, Status
-from trove_dist.migrate.streams import continue_stream, open_stream
+from trove_dist.migrate.streams import MAX_OPEN_STREAMS, continue_stream, open_stream
 from trove_dist.stream.engine import RetryLater
 
 log = logging.getLogger("trove_dist.migrate")
@@ -129,13 +129,15 @@ def plan_page(rt: MigrationRuntime, dispatch: MigrationDispatcher, migration_id:
             store.set_page(migration_id, page + 1, PageMark(listing.next_cursor, last))
         upper = last if listing.next_cursor is not None else None
         _plan(rt, dispatch, spec, page, objects, _destination(rt, spec, mark.after, upper))
+    except RetryLater:
+        raise  # planned as far as there is room; this page is planned again later
     except BackendUnavailable as exc:
         raise RetryLater(str(exc), delay=2.0) from exc
     except TroveError as exc:
         fail_migration(rt, migration_id, f"planning page {page}: {type(exc).__name__}: {exc}")
         return
     if listing.next_cursor is not None:
-        _dispatch_once(rt, migration_id, f"page:{page + 1}", functools.partial(dispatch.plan, migration_id, page + 1))
+        dispatch_once(rt, migration_id, f"page:{page + 1}", functools.partial(dispatch.plan, migration_id, page + 1))
         return
     store.set_phase(migration_id, Phase.COPYING)
     maybe_finish(rt, dispatch, migration_id)
@@ -243,9 +245,12 @@ def _plan(
         store.put_batch(mid, batch_id, items)  # before any outcome names the batch
     store.apply(mid, changes)  # an item a twin planner placed elsewhere is skipped by its batch
     for batch_id in [*(batch_id for batch_id, _ in batches.done), *resumed_batches]:
-        _dispatch_once(rt, mid, f"batch:{batch_id}", functools.partial(dispatch.batch, mid, batch_id))
-    for rel, info, planned in streams:
+        dispatch_once(rt, mid, f"batch:{batch_id}", functools.partial(dispatch.batch, mid, batch_id))
+    room = MAX_OPEN_STREAMS - len(store.streams(mid))
+    for rel, info, planned in streams[: max(room, 0)]:
         open_stream(rt, dispatch, spec, rel, info, existing[rel], planned)
+    if len(streams) > room:
+        raise RetryLater(f"{len(streams) - max(room, 0)} large objects wait for a stream to end", delay=1.0)
 
 
 def _method(
@@ -265,12 +270,3 @@ def _method(
 
 def _logical(info: ObjectInfo | None) -> ObjectInfo | None:
     return logical_info(info) if info is not None else None
-
-
-def _dispatch_once(rt: MigrationRuntime, migration_id: str, name: str, send: Callable[[], None]) -> None:
-    """Queue a step unless an earlier run of this task already did; the claim is taken after
-    sending, so a crash in between costs a duplicate (harmless), never a lost step."""
-    if rt.store.claimed(migration_id, name):
-        return
-    send()
-    rt.store.claim(migration_id, name)

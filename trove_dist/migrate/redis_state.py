@@ -11,7 +11,7 @@ Keys, under a prefix (``trove:migrate:`` by default), for migration ``M``:
     M:batches     hash: batch id -> its items (the claim check a batch task's argument names)
     M:extraneous  hash: destination-only relative key -> size
     M:deleted     set of extraneous keys deleted
-    M:streaming   hash: stream id -> bytes moved so far
+    M:streams     hash: running stream id -> StreamProgress ("moved,sent")
     pair:P        hash: relative key -> "source etag<TAB>destination etag" (no migration id)
 
 Outcomes change by compare-and-set in one Lua script that also moves the counters, many changes
@@ -40,6 +40,7 @@ from trove_dist.migrate.state import (
     Outcome,
     PageMark,
     Phase,
+    StreamProgress,
     counter_deltas,
 )
 
@@ -123,13 +124,13 @@ class RedisMigrationStore(MigrationStore):
         def run() -> None:
             with self.client.pipeline(transaction=True) as pipe:
                 pipe.set(self._k(migration_id, "spec"), spec.to_json())
-                pipe.delete(*(self._k(migration_id, part) for part in ("pages", "claims", "extraneous")))
+                pipe.delete(*(self._k(migration_id, part) for part in ("pages", "claims", "extraneous", "streams")))
                 meta = self._k(migration_id, "meta")
                 pipe.hdel(meta, "finished", "error")
                 pipe.hset(meta, mapping=_fields({"phase": Phase.PLANNING.value, "started": now, "updated": now}))
                 pipe.hincrby(meta, "runs", 1)
                 pipe.persist(meta)
-                for part in ("outcomes", "counters", "batches", "deleted", "streaming"):
+                for part in ("outcomes", "counters", "batches", "deleted"):
                     pipe.persist(self._k(migration_id, part))
                 pipe.execute()
 
@@ -178,7 +179,7 @@ class RedisMigrationStore(MigrationStore):
 
         def run() -> None:
             with self.client.pipeline(transaction=True) as pipe:
-                for part in (*parts, "streaming"):
+                for part in (*parts, "streams"):
                     pipe.expire(self._k(migration_id, part), max(1, int(seconds)))
                 pipe.execute()
 
@@ -288,18 +289,17 @@ class RedisMigrationStore(MigrationStore):
 
     # ---- streams in flight ----------------------------------------------------------------
 
-    def set_streaming(self, migration_id: str, stream_id: str, done_bytes: int | None) -> None:
-        name = self._k(migration_id, "streaming")
-        if done_bytes is None:
-            self._do("record stream progress", lambda: self.client.hdel(name, stream_id))
+    def set_stream(self, migration_id: str, stream_id: str, progress: StreamProgress | None) -> None:
+        name = self._k(migration_id, "streams")
+        if progress is None:
+            self._do("record stream", lambda: self.client.hdel(name, stream_id))
         else:
-            self._do("record stream progress", lambda: self.client.hset(name, stream_id, str(done_bytes)))
+            self._do("record stream", lambda: self.client.hset(name, stream_id, progress.encode()))
 
-    def streaming_bytes(self, migration_id: str) -> int:
-        raw = cast(
-            list[bytes], self._do("read stream progress", lambda: self.client.hvals(self._k(migration_id, "streaming")))
-        )
-        return sum(int(v) for v in raw)
+    def streams(self, migration_id: str) -> dict[str, StreamProgress]:
+        name = self._k(migration_id, "streams")
+        raw = cast(dict[bytes, bytes], self._do("read streams", lambda: self.client.hgetall(name)))
+        return {k.decode(): StreamProgress.decode(v.decode()) for k, v in raw.items()}
 
     # ---- pairings -------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ class ProgressReader:
     def read(self, meta: Meta | None = None) -> Snapshot:
         meta = meta or self.store.meta(self.migration_id)
         counters = self.store.counters(self.migration_id)
-        moved = counters.bytes_copied + self.store.streaming_bytes(self.migration_id)
+        moved = counters.bytes_copied + sum(s.moved for s in self.store.streams(self.migration_id).values())
         rate = self._speed.update(moved)
         eta = None
         if rate > 0 and meta.phase == Phase.COPYING:

@@ -58,3 +58,12 @@ class MigrationRuntime:
             if trove is None:
                 trove = self._sides[name] = build()
             return trove
+
+
+def dispatch_once(rt: MigrationRuntime, migration_id: str, name: str, send: Callable[[], None]) -> None:
+    """Queue a step unless an earlier run of the same task already did.  The claim is taken
+    after sending, so a crash in between costs a duplicate step (harmless), never a lost one."""
+    if rt.store.claimed(migration_id, name):
+        return
+    send()
+    rt.store.claim(migration_id, name)

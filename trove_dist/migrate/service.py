@@ -20,6 +20,7 @@ from trove_dist.migrate.executor import ThreadMigrationDispatcher
 from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime
 from trove_dist.migrate.spec import MigrationSpec
 from trove_dist.migrate.state import MemoryMigrationStore, Meta, MigrationNotFound, MigrationStore, PageMark
+from trove_dist.migrate.streams import MAX_OPEN_STREAMS, WINDOW_BYTES
 from trove_dist.migrate.transforms import make_worker_trove
 from trove_dist.stream import StreamEngine, ThreadDispatcher
 from trove_dist.stream.engine import Runtime
@@ -56,7 +57,7 @@ class Migrations:
             raise
         runtime = Runtime(
             store=MemoryStreamStore(),
-            staging=MemoryStaging(),
+            staging=MemoryStaging(max_bytes=2 * MAX_OPEN_STREAMS * WINDOW_BYTES),
             backends=drivers.__getitem__,
             codecs_for=codecs.content.codecs_for_any,
         )

@@ -161,6 +161,23 @@ class BatchItem:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamProgress:
+    """A running stream: plaintext bytes transformed so far, and how many of its chunks have
+    been handed to the pipeline (the chunks after them wait for room in its window)."""
+
+    moved: int = 0
+    sent: int = 0
+
+    def encode(self) -> str:
+        return f"{self.moved},{self.sent}"
+
+    @classmethod
+    def decode(cls, text: str) -> StreamProgress:
+        moved, sent = text.split(",")
+        return cls(int(moved), int(sent))
+
+
+@dataclass(frozen=True, slots=True)
 class Meta:
     phase: Phase
     started_at: float
@@ -185,8 +202,8 @@ class MigrationStore(ABC):
     @abstractmethod
     def reopen(self, spec: MigrationSpec) -> None:
         """Start planning ``spec`` (an existing migration's, see ``same_work``) again from the
-        first page — a resume: page marks, claims, extraneous keys and the end are cleared;
-        outcomes and counters stay."""
+        first page — a resume: page marks, claims, extraneous keys, running streams' progress
+        and the end are cleared; outcomes and counters stay."""
 
     @abstractmethod
     def spec(self, migration_id: str) -> MigrationSpec: ...
@@ -264,14 +281,15 @@ class MigrationStore(ABC):
     @abstractmethod
     def deleted(self, migration_id: str) -> Iterator[str]: ...
 
-    # ---- progress of streams in flight -------------------------------------------------------
+    # ---- streams in flight ----------------------------------------------------------------
 
     @abstractmethod
-    def set_streaming(self, migration_id: str, stream_id: str, done_bytes: int | None) -> None:
-        """Bytes a running stream has moved so far (``None``: it ended), for progress."""
+    def set_stream(self, migration_id: str, stream_id: str, progress: StreamProgress | None) -> None:
+        """Record a running stream's progress (``None``: it ended)."""
 
     @abstractmethod
-    def streaming_bytes(self, migration_id: str) -> int: ...
+    def streams(self, migration_id: str) -> dict[str, StreamProgress]:
+        """The migration's running streams (a resume starts with none known)."""
 
     # ---- what past migrations of a pairing copied ----------------------------------------
 
@@ -298,7 +316,7 @@ class _Row:
     extraneous: dict[str, int] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
     claims: set[str] = field(default_factory=set)
-    streaming: dict[str, int] = field(default_factory=dict)
+    streams: dict[str, StreamProgress] = field(default_factory=dict)
     expires_at: float | None = None
 
 
@@ -330,6 +348,7 @@ class MemoryMigrationStore(MigrationStore):
             row.pages.clear()
             row.claims.clear()
             row.extraneous.clear()
+            row.streams.clear()
             row.expires_at = None
             row.meta = Meta(Phase.PLANNING, time.time(), time.time(), runs=row.meta.runs + 1)
 
@@ -428,17 +447,17 @@ class MemoryMigrationStore(MigrationStore):
             keys = sorted(self._row(migration_id).deleted)
         yield from keys
 
-    def set_streaming(self, migration_id: str, stream_id: str, done_bytes: int | None) -> None:
+    def set_stream(self, migration_id: str, stream_id: str, progress: StreamProgress | None) -> None:
         with self._lock:
-            streaming = self._row(migration_id).streaming
-            if done_bytes is None:
-                streaming.pop(stream_id, None)
+            streams = self._row(migration_id).streams
+            if progress is None:
+                streams.pop(stream_id, None)
             else:
-                streaming[stream_id] = done_bytes
+                streams[stream_id] = progress
 
-    def streaming_bytes(self, migration_id: str) -> int:
+    def streams(self, migration_id: str) -> dict[str, StreamProgress]:
         with self._lock:
-            return sum(self._row(migration_id).streaming.values())
+            return dict(self._row(migration_id).streams)
 
     def remembered(self, pair: str, keys: list[str]) -> dict[str, tuple[str, str]]:
         with self._lock:

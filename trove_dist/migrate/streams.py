@@ -1,15 +1,24 @@
 """Large objects: one chunk stream each, read from the source by ranges.
 
 The planner records the stream id in the object's outcome *before* creating the stream, so a
-planner that dies half-way is followed by one that finds the id and continues that stream:
-a stream never created is created, one left idle gets its upload, and every chunk not yet in
-an uploaded part is handed to the pipeline again (a chunk done twice changes nothing).  A
-settle step per stream waits for it to end, checks the copy when asked, and records the
-object's outcome; it is what lets a migration end without anyone watching it.
+planner that dies half-way is followed by one that finds the id and continues that stream (one
+never created is created, one left idle gets its upload).
+
+A settle step per stream feeds it and ends it.  It hands the stream's chunks to the pipeline a
+window at a time — at most ``WINDOW_BYTES`` of them handed over and not yet transformed — and
+tops the window up as chunks are done.  Handing them all over at once would let later chunks
+fill the staging area while an earlier one waits for room, and no part can be cut past a
+missing chunk: every stream would wait for the others.  With at most ``MAX_OPEN_STREAMS``
+streams open per migration (the planner waits for room), staging holds at most their windows.
+When the stream ends, the settle step checks the copy (its size; with ``--verify``, its bytes)
+and records the object's outcome, so a migration ends without anyone watching it.  After a
+resume the window restarts at the first chunk not stored, so chunks whose steps were lost are
+handed over again (a chunk done twice changes nothing).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import replace
@@ -20,11 +29,11 @@ from trove_dist.driver.models import ObjectInfo
 from trove_dist.errors import BackendUnavailable, TroveError
 from trove_dist.ids import new_stream_id
 from trove_dist.migrate.finish import maybe_finish
-from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime
+from trove_dist.migrate.runtime import MigrationDispatcher, MigrationRuntime, dispatch_once
 from trove_dist.migrate.spec import MigrationSpec
-from trove_dist.migrate.state import Outcome, Status
+from trove_dist.migrate.state import Outcome, Status, StreamProgress
 from trove_dist.migrate.verify import mismatch, source_digest
-from trove_dist.stream import ObjectRef, StreamSpec, StreamState
+from trove_dist.stream import ObjectRef, StreamSpec, StreamState, StreamStatus
 from trove_dist.stream.engine import RetryLater, Runtime, chunk_count, encode_header
 from trove_dist.stream.state import InvalidTransition
 from trove_dist.stream.store import StreamNotFound
@@ -32,9 +41,18 @@ from trove_dist.stream.upload import start
 
 log = logging.getLogger("trove_dist.migrate")
 
-#: How often a settle step looks at its stream: a tenth of the stream's age, within these bounds
-#: (a short stream is noticed at once, a long one is not polled needlessly).
+#: Bytes of a stream's chunks handed to the pipeline and not yet transformed.
+WINDOW_BYTES = 128 * 1024 * 1024
+MAX_OPEN_STREAMS = 4
+#: How often a settle step looks at a stream whose window is full: a tenth of the stream's age,
+#: within these bounds (a short stream is noticed at once, a long one is not polled needlessly);
+#: one whose window has room again is topped up after ``FEED_POLL``.
 SETTLE_POLL = (0.2, 2.0)
+FEED_POLL = 0.05
+
+
+def window_chunks(chunk_size: int) -> int:
+    return max(2, WINDOW_BYTES // chunk_size)
 
 
 def open_stream(
@@ -72,7 +90,7 @@ def open_stream(
     except TroveError as exc:
         _record_end(rt, spec, relative, outcome.task, Status.FAILED, f"{type(exc).__name__}: {exc}")
         return
-    _run_chunks(rt, dispatch, spec, stream)
+    _feed_from(rt, dispatch, spec, stream, StreamProgress())
 
 
 def continue_stream(
@@ -94,10 +112,7 @@ def continue_stream(
         return
     if state == StreamState.IDLE:
         _finish_start(runtime, stream)
-    if not state.terminal:
-        _run_chunks(rt, dispatch, spec, stream)
-    else:
-        dispatch.settle(spec.migration_id, old.task)
+    _feed_from(rt, dispatch, spec, stream, None)
 
 
 def _finish_start(runtime: Runtime, stream: StreamSpec) -> None:
@@ -116,26 +131,27 @@ def _finish_start(runtime: Runtime, stream: StreamSpec) -> None:
         return  # a twin got there first
 
 
-def _run_chunks(rt: MigrationRuntime, dispatch: MigrationDispatcher, spec: MigrationSpec, stream: StreamSpec) -> None:
-    """Hand every chunk not yet stored to the pipeline, then the settle step."""
-    runtime, steps = rt.streams.runtime, rt.streams.dispatcher
+def _feed_from(
+    rt: MigrationRuntime,
+    dispatch: MigrationDispatcher,
+    spec: MigrationSpec,
+    stream: StreamSpec,
+    start: StreamProgress | None,
+) -> None:
+    """Register the stream with its migration (``start``: where its window stands; ``None``:
+    unknown, after a resume) and make sure one settle step feeds it."""
     assert stream.source is not None
     assert stream.source.size is not None
-    total = chunk_count(stream.source.size, stream.chunk_size)
-    runtime.store.set_total(stream.stream_id, total)
-    stored = {
-        i for part in runtime.store.parts(stream.stream_id) if part.uploaded for i in range(part.first, part.last + 1)
-    }
-    for index in range(total):
-        if index not in stored:
-            steps.transform(stream.stream_id, index)
-    if len(stored) == total:
-        steps.finalize(stream.stream_id)  # every part is up: only the completion may be missing
-    dispatch.settle(spec.migration_id, stream.stream_id)
+    rt.streams.runtime.store.set_total(stream.stream_id, chunk_count(stream.source.size, stream.chunk_size))
+    if start is not None:
+        rt.store.set_stream(spec.migration_id, stream.stream_id, start)
+    mid = spec.migration_id
+    dispatch_once(rt, mid, f"settle:{stream.stream_id}", functools.partial(dispatch.settle, mid, stream.stream_id))
 
 
 def settle(rt: MigrationRuntime, dispatch: MigrationDispatcher, migration_id: str, stream_id: str) -> None:
-    """Wait (by asking to run again) until the stream ends, then record the object's outcome."""
+    """Feed the stream's window until it ends (asking to run again meanwhile), then record the
+    object's outcome."""
     spec = rt.store.spec(migration_id)
     runtime = rt.streams.runtime
     try:
@@ -143,33 +159,61 @@ def settle(rt: MigrationRuntime, dispatch: MigrationDispatcher, migration_id: st
         status = runtime.store.status(stream_id)
     except StreamNotFound:
         log.warning("migration %s: stream %s is gone; a resume will replan its object", migration_id, stream_id)
+        rt.store.set_stream(migration_id, stream_id, None)
         return
-    if not status.state.terminal:
-        rt.store.set_streaming(migration_id, stream_id, status.bytes_in)
-        delay = min(max((time.time() - status.created_at) / 10, SETTLE_POLL[0]), SETTLE_POLL[1])
-        raise RetryLater(f"stream {stream_id} is {status.state}", delay=delay)
-    relative = spec.destination.relative(stream.destination.key)
-    if status.state == StreamState.COMPLETED:
-        destination = rt.destination(spec)
-        info = destination.head(spec.destination.bucket, stream.destination.key)
-        failure = None
-        assert stream.source is not None
-        if info.size != stream.source.size:
-            failure = f"the stream stored {info.size} bytes, the source has {stream.source.size}"
-        elif spec.verify:
-            failure = mismatch(destination, spec, relative, source_digest(rt.source(spec), spec, relative))
-        if failure is None:
-            assert stream.source.etag is not None
-            if _record_end(rt, spec, relative, stream_id, Status.COPIED, destination_etag=info.etag):
-                rt.store.remember(spec.pair, {relative: (stream.source.etag, info.etag)})
-        else:
-            _record_end(rt, spec, relative, stream_id, Status.FAILED, failure)
+    if status.state.terminal:
+        _end(rt, spec, stream, status)
+        rt.store.set_stream(migration_id, stream_id, None)
+        maybe_finish(rt, dispatch, migration_id)
+        return
+    total = status.total_chunks or 0
+    progress = rt.store.streams(migration_id).get(stream_id)
+    sent = progress.sent if progress is not None else _first_unstored(runtime, stream_id)
+    window = window_chunks(stream.chunk_size)
+    upto = max(sent, min(total, status.transformed + window))
+    for index in range(sent, upto):
+        rt.streams.dispatcher.transform(stream_id, index)
+    if progress is None and status.stored == total:
+        rt.streams.dispatcher.finalize(stream_id)  # a resume: every part is up, the completion may be lost
+    rt.store.set_stream(migration_id, stream_id, StreamProgress(status.bytes_in, upto))
+    if upto < total and upto - status.transformed <= window // 2:
+        delay = FEED_POLL
     else:
-        _record_end(
-            rt, spec, relative, stream_id, Status.FAILED, f"stream {status.state}: {status.error or 'no reason'}"
-        )
-    rt.store.set_streaming(migration_id, stream_id, None)
-    maybe_finish(rt, dispatch, migration_id)
+        delay = min(max((time.time() - status.created_at) / 10, SETTLE_POLL[0]), SETTLE_POLL[1])
+    raise RetryLater(f"stream {stream_id} is {status.state}", delay=delay)
+
+
+def _first_unstored(runtime: Runtime, stream_id: str) -> int:
+    """The first chunk not in an uploaded part, counting from the start."""
+    end = 0
+    for part in runtime.store.parts(stream_id):
+        if not part.uploaded or part.first != end:
+            break
+        end = part.last + 1
+    return end
+
+
+def _end(rt: MigrationRuntime, spec: MigrationSpec, stream: StreamSpec, status: StreamStatus) -> None:
+    """Record how the object's stream ended: copied (its size checked, and with ``--verify`` its
+    bytes), or failed with the stream's reason."""
+    relative = spec.destination.relative(stream.destination.key)
+    if status.state != StreamState.COMPLETED:
+        reason = f"stream {status.state}: {status.error or 'no reason'}"
+        _record_end(rt, spec, relative, stream.stream_id, Status.FAILED, reason)
+        return
+    assert stream.source is not None
+    assert stream.source.etag is not None
+    destination = rt.destination(spec)
+    info = destination.head(spec.destination.bucket, stream.destination.key)
+    failure = None
+    if info.size != stream.source.size:
+        failure = f"the stream stored {info.size} bytes, the source has {stream.source.size}"
+    elif spec.verify:
+        failure = mismatch(destination, spec, relative, source_digest(rt.source(spec), spec, relative))
+    if failure is not None:
+        _record_end(rt, spec, relative, stream.stream_id, Status.FAILED, failure)
+    elif _record_end(rt, spec, relative, stream.stream_id, Status.COPIED, destination_etag=info.etag):
+        rt.store.remember(spec.pair, {relative: (stream.source.etag, info.etag)})
 
 
 def _record_end(
