@@ -64,7 +64,7 @@ def open_stream(
     old: Outcome | None,
     planned: Outcome,
 ) -> None:
-    """Claim the object for a new stream, create it and hand every chunk to the pipeline."""
+    """Claim the object for a new stream, create the stream, and leave it to its settle step."""
     outcome = replace(planned, task=new_stream_id())
     if not rt.store.apply(spec.migration_id, [(relative, old, outcome)])[0]:
         return  # a twin planner claimed it
