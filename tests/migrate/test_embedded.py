@@ -12,7 +12,11 @@ import pytest
 
 from tests.migrate.harness import SMALL_SETTINGS, THRESHOLD, migrate, mixed_dataset, payload, put_all, read_all
 from trove_dist.checksum import digest
-from trove_dist.driver.models import ObjectInfo
+from trove_dist.driver.base import PutOptions
+from trove_dist.driver.body import MeteredChunks
+from trove_dist.driver.dsn import DSN
+from trove_dist.driver.models import ListPage, ObjectInfo
+from trove_dist.driver.registry import register, unregister
 from trove_dist.drivers.local import LocalDriver
 from trove_dist.middleware.encrypt import Encrypt, EnvKeyProvider
 from trove_dist.migrate.planner import compare
@@ -165,3 +169,64 @@ def test_compare_decides_from_listings_alone(
     )
     decision = compare(source, destination, memory, spec)
     assert (decision.copy, decision.reason) == expected
+
+
+class _Corrupting(LocalDriver):
+    """Stores what it is given, then flips a byte of every ``*.bad`` object on disk — the kind
+    of damage only reading the copy back can find."""
+
+    schemes = ("corrupting",)
+
+    @classmethod
+    def from_dsn(cls, dsn: DSN) -> _Corrupting:
+        return cls(dsn.path, durable=False)
+
+    def _put(self, bucket: str, key: str, body: MeteredChunks, options: PutOptions) -> ObjectInfo:
+        info = super()._put(bucket, key, body, options)
+        if key.endswith(".bad"):
+            with open(Path(self.root) / bucket / key, "r+b") as stored:
+                first = stored.read(1)
+                stored.seek(0)
+                stored.write(bytes([first[0] ^ 0xFF]))
+        return info
+
+
+class _Crashing(LocalDriver):
+    """Lists by raising an error no step expects (a bug, as far as the migration can tell)."""
+
+    schemes = ("crashing",)
+
+    @classmethod
+    def from_dsn(cls, dsn: DSN) -> _Crashing:
+        return cls(dsn.path, durable=False)
+
+    def _list(self, *args: object, **kwargs: object) -> ListPage:
+        raise RuntimeError("listing exploded")
+
+
+def test_verify_reports_a_copy_that_does_not_read_back_as_its_source(tmp_path: Path) -> None:
+    register("corrupting", _Corrupting)
+    try:
+        put_all(LocalDriver(tmp_path / "a"), "src", {"ok.txt": b"fine", "broken.bad": b"bytes that get damaged"})
+        result = migrate({}, f"file://{tmp_path}/a#src", f"corrupting://{tmp_path}/b#dst", "--verify", "--json")
+        unverified = migrate({}, f"file://{tmp_path}/a#src", f"corrupting://{tmp_path}/c#dst", "--json")
+    finally:
+        unregister("corrupting")
+    assert result.code == 1
+    report = result.report
+    assert report["failures"] == [
+        {"key": "broken.bad", "reason": "verification failed: the destination's blake3 differs from the source's"}
+    ]
+    assert (report["objects"]["copied"], report["objects"]["verified"]) == (1, 1)
+    assert unverified.code == 0  # without --verify nothing reads the copy back
+
+
+def test_a_step_that_crashes_ends_the_migration_with_its_reason(tmp_path: Path) -> None:
+    register("crashing", _Crashing)
+    try:
+        result = migrate({}, f"crashing://{tmp_path}/a#src", f"file://{tmp_path}/b#dst")
+    finally:
+        unregister("crashing")
+    assert result.code == 1
+    assert "(failed)" in result.stdout
+    assert "error: a step crashed: RuntimeError: listing exploded" in result.stdout

@@ -187,23 +187,7 @@ def _plan(
     keys = [rel for rel, _ in wanted]
     existing = store.outcomes(mid, keys)
     memories = store.remembered(spec.pair, keys)
-    extraneous: dict[str, int] = {}
-    matches: dict[str, ObjectInfo] = {}
-    dest_rel = spec.destination.relative
-    current = next(destination, None)
-    for rel, _ in objects:
-        while current is not None and dest_rel(current.key) < rel:
-            if spec.selects(dest_rel(current.key)):
-                extraneous[dest_rel(current.key)] = logical_info(current).size
-            current = next(destination, None)
-        if current is not None and dest_rel(current.key) == rel:
-            matches[rel] = current
-            current = next(destination, None)
-    for info in [current, *destination] if current is not None else []:
-        if spec.selects(dest_rel(info.key)):
-            extraneous[dest_rel(info.key)] = logical_info(info).size
-    if spec.delete_extraneous or spec.dry_run:
-        store.add_extraneous(mid, extraneous)
+    matches = _join(rt, spec, [rel for rel, _ in objects], destination)
 
     batches = _Batches(spec, page)
     streams: list[tuple[str, ObjectInfo, Outcome]] = []
@@ -251,6 +235,34 @@ def _plan(
         open_stream(rt, dispatch, spec, rel, info, existing[rel], planned)
     if len(streams) > room:
         raise RetryLater(f"{len(streams) - max(room, 0)} large objects wait for a stream to end", delay=1.0)
+
+
+def _join(
+    rt: MigrationRuntime, spec: MigrationSpec, keys: list[str], destination: Iterator[ObjectInfo]
+) -> dict[str, ObjectInfo]:
+    """The destination objects that have a source key (both in key order: a merge).  Those
+    without one are recorded for ``--delete-extraneous`` (and a dry run's plan) a slice at a
+    time, however many lie between two source keys."""
+    relative = spec.destination.relative
+    keep = spec.delete_extraneous or spec.dry_run
+    matches: dict[str, ObjectInfo] = {}
+    extraneous: dict[str, int] = {}
+    sources = iter(keys)
+    key = next(sources, None)
+    for info in destination:
+        rel = relative(info.key)
+        while key is not None and key < rel:
+            key = next(sources, None)
+        if key == rel:
+            matches[rel] = info
+        elif keep and spec.selects(rel):
+            extraneous[rel] = logical_info(info).size
+            if len(extraneous) >= _LISTING_PAGE:
+                rt.store.add_extraneous(spec.migration_id, extraneous)
+                extraneous = {}
+    if extraneous:
+        rt.store.add_extraneous(spec.migration_id, extraneous)
+    return matches
 
 
 def _method(
