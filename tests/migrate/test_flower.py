@@ -27,6 +27,7 @@ from tests.servers.s3 import SECRET_KEY
 from trove_dist.drivers.local import LocalDriver
 
 pytestmark = pytest.mark.timeout(120)
+pytest.importorskip("flower", reason="Flower is not installed (pip install flower; it belongs in the dist extra)")
 USER, PASSWORD = "ops", "flower-test-password"
 
 

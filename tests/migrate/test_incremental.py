@@ -70,6 +70,8 @@ def test_a_dry_run_lists_the_plan_and_copies_nothing(
     assert text.code == 0, text.stderr
     assert "(planned)" in text.stdout
     assert "would copy: 2 objects" in text.stdout
+    assert "    2\tbatch\tchecksum differs\tchanged.txt" in text.stdout
+    assert "    3\tbatch\tnew\tnew.txt" in text.stdout
     assert "would skip: 1 object" in text.stdout
     assert "would delete: 1 object absent" in text.stdout
     assert "    stale.txt" in text.stdout

@@ -38,7 +38,7 @@ from trove_dist.migrate.spec import (
     folder,
     new_migration_id,
 )
-from trove_dist.migrate.state import Meta, Phase
+from trove_dist.migrate.state import Meta, Phase, Status
 from trove_dist.migrate.transforms import MissingEncryptionKey, ordered, require_key
 
 _SIZE_RE = re.compile(r"\A(\d+)\s*([kmg]?)i?b?\Z", re.IGNORECASE)
@@ -116,7 +116,7 @@ def migrate(
             say(f"resuming migration {spec.migration_id}")
         with _progress(service, spec.migration_id, progress) as tick:
             service.wait(spec.migration_id, tick)
-        report = build_report(service.store, spec.migration_id, outcomes=json_output)
+        report = build_report(service.store, spec.migration_id, outcomes=json_output or spec.dry_run)
     if json_output:
         emit_json(report.to_json())
     else:
@@ -277,6 +277,9 @@ def render(report: Report) -> Iterator[str]:
     if spec.dry_run:
         yield f"  would copy: {_objects(c.objects_pending)} ({human_size(c.bytes_pending)})"
         yield from _reasons(report.copy_reasons)
+        for key, outcome in report.outcomes or []:
+            if outcome.status == Status.PENDING:
+                yield f"    {outcome.size}\t{outcome.method}\t{outcome.reason}\t{key}"  # the key last, as ls does
         yield f"  would skip: {_objects(c.objects_skipped)} ({human_size(c.bytes_skipped)})"
         yield from _reasons(report.skip_reasons)
         if spec.delete_extraneous:
