@@ -109,20 +109,20 @@ def _run(task: Task, stream_id: str, step: Callable[[_WorkerContext], object]) -
     try:
         engine.run_step(context.runtime, stream_id, lambda: step(context))
     except RetryLater as retry:
-        raise task.retry(countdown=retry.delay, max_retries=None) from retry
+        raise task.retry(countdown=retry.delay) from retry
     except StreamFailed as exc:
         log.warning("stream %s failed: %s", stream_id, exc)
 
 
 def register_tasks(app: Celery) -> None:
-    @app.task(name=TRANSFORM, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    @app.task(name=TRANSFORM, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def transform(self: Task, stream_id: str, index: int) -> None:
         _run(self, stream_id, lambda c: engine.transform(c.runtime, c.dispatcher, stream_id, index))
 
-    @app.task(name=WRITE, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    @app.task(name=WRITE, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def write(self: Task, stream_id: str, index: int) -> None:
         _run(self, stream_id, lambda c: engine.write(c.runtime, c.dispatcher, stream_id, index))
 
-    @app.task(name=FINALIZE, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    @app.task(name=FINALIZE, bind=True, ignore_result=True, max_retries=None)  # type: ignore[untyped-decorator]
     def finalize(self: Task, stream_id: str) -> None:
         _run(self, stream_id, lambda c: engine.finalize(c.runtime, stream_id))
